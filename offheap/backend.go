@@ -1,0 +1,99 @@
+package offheap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// EnvBackend names the environment variable that chooses the default backend.
+const EnvBackend = "ZEROPOOL_BACKEND"
+
+// ErrUnknownBackend is returned for a backend name that is not compiled into this binary.
+var ErrUnknownBackend = errors.New("offheap: unknown backend")
+
+// backend does the system work for one implementation. mapRegion carries out the whole mapping
+// recipe of a spec in one call, so that a native backend crosses into C once per mapping, not
+// once per syscall. Every method reports failure as an error wrapping the errno.
+type backend interface {
+	name() string
+	mapRegion(s *mapSpec) error
+	unmap(addr, length uintptr) error
+	lock(addr, length uintptr) error // mlock2(MLOCK_ONFAULT), falling back to mlock
+	unlock(addr, length uintptr) error
+	protect(addr, length uintptr, prot int) error
+	advise(addr, length uintptr, advice int) error
+	wipe(addr, length uintptr) // zeroes memory in a way no compiler removes
+}
+
+// backendSlot is one compiled-in backend, opened on first use: a native backend may fail to
+// load, and that failure is reported to whoever chooses it, every time.
+type backendSlot struct {
+	name string
+	open func() (backend, error)
+	once sync.Once
+	b    backend
+	err  error
+}
+
+// backends lists the compiled-in backends in order of preference. Build-tagged files add to it
+// from init; nothing is loaded until chosen.
+var backends []*backendSlot
+
+func registerBackend(name string, open func() (backend, error)) {
+	backends = append(backends, &backendSlot{name: name, open: open})
+	// Keep preference order: cgo, purego, syscall.
+	rank := func(n string) int {
+		switch n {
+		case "cgo":
+			return 0
+		case "purego":
+			return 1
+		}
+		return 2
+	}
+	for i := len(backends) - 1; i > 0 && rank(backends[i].name) < rank(backends[i-1].name); i-- {
+		backends[i], backends[i-1] = backends[i-1], backends[i]
+	}
+}
+
+// Backends returns the names of the backends compiled into this binary, the default first
+// unless ZEROPOOL_BACKEND says otherwise. A listed backend may still fail to open (the purego
+// backend needs its shared library); CheckBackend tells.
+func Backends() []string {
+	names := make([]string, len(backends))
+	for i, s := range backends {
+		names[i] = s.name
+	}
+	return names
+}
+
+// DefaultBackend returns the backend Alloc uses when no WithBackend option is given: the
+// ZEROPOOL_BACKEND environment variable when set, else the first of Backends.
+func DefaultBackend() string {
+	if name := os.Getenv(EnvBackend); name != "" {
+		return name
+	}
+	return backends[0].name
+}
+
+// CheckBackend opens the named backend ("" means the default) and reports why it cannot be
+// used, if it cannot.
+func CheckBackend(name string) error {
+	_, err := openBackend(name)
+	return err
+}
+
+func openBackend(name string) (backend, error) {
+	if name == "" {
+		name = DefaultBackend()
+	}
+	for _, s := range backends {
+		if s.name == name {
+			s.once.Do(func() { s.b, s.err = s.open() })
+			return s.b, s.err
+		}
+	}
+	return nil, fmt.Errorf("%w %q (compiled in: %v)", ErrUnknownBackend, name, Backends())
+}

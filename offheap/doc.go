@@ -1,0 +1,14 @@
+// Package offheap maps page-granular memory outside the Go heap.
+//
+// Alloc returns an ordinary []byte backed by an anonymous private mapping: the garbage
+// collector never scans it, never moves it and never frees it. The caller owns it until Free.
+// Options ask the kernel for the properties that secrets and DMA-style users need (mlock,
+// MADV_DONTDUMP, MADV_WIPEONFORK, MADV_DONTFORK, guard pages, transparent huge pages), and
+// VmFlags reads back what the kernel actually applied from /proc/self/smaps.
+//
+// The work is done by a backend. The "syscall" backend (golang.org/x/sys/unix) is always
+// compiled in; other backends register themselves from build-tagged files. Backends lists the
+// ones in this binary.
+//
+// Package offheap knows nothing of pools: it is the layer the pool package builds on.
+package offheap

@@ -1,0 +1,146 @@
+package offheap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+var (
+	// ErrInvalid is returned for arguments no mapping can satisfy: a negative or huge size, a
+	// bad alignment, a range that is not page-aligned.
+	ErrInvalid = errors.New("offheap: invalid argument")
+	// ErrNotMapped is returned for a slice that does not start a live mapping from Alloc (or,
+	// for range operations, does not lie inside one): foreign memory, an interior slice, or a
+	// mapping already freed.
+	ErrNotMapped = errors.New("offheap: not a live mapping from Alloc")
+)
+
+var pageSize = os.Getpagesize()
+
+// PageSize returns the system page size in bytes.
+func PageSize() int { return pageSize }
+
+// maxSize bounds a request well below the 47-bit user address space.
+const maxSize = 1 << 46
+
+// mapping is one live result of Alloc.
+type mapping struct {
+	addr, size  uintptr // the usable range handed out
+	base, total uintptr // the whole mapping, guard pages included
+	be          backend
+	spec        mapSpec
+}
+
+// live holds every mapping from Alloc not yet freed, sorted by addr, so that Free and the
+// range operations can refuse memory that is not theirs instead of corrupting it.
+var live struct {
+	sync.RWMutex
+	m []*mapping
+}
+
+// Alloc maps size bytes outside the Go heap and returns them as a slice with len == size and
+// cap == size rounded up to whole pages. The memory starts zeroed and page-aligned (or aligned
+// as Align asks); it stays valid, at a fixed address, until Free. Alloc(0) is an error: a
+// mapping needs at least one page.
+func Alloc(size int, opts ...Option) ([]byte, error) {
+	c := allocConfig{align: uint64(pageSize)}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if size <= 0 || size > maxSize {
+		return nil, fmt.Errorf("%w: size %d (want 1 to %d)", ErrInvalid, size, maxSize)
+	}
+	be, err := openBackend(c.backend)
+	if err != nil {
+		return nil, err
+	}
+	s := mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags}
+	if err := be.mapRegion(&s); err != nil {
+		return nil, fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err)
+	}
+	m := &mapping{addr: uintptr(s.addr), size: uintptr(s.size), base: uintptr(s.base),
+		total: uintptr(s.total), be: be, spec: s}
+	live.Lock()
+	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr >= m.addr })
+	live.m = append(live.m, nil)
+	copy(live.m[i+1:], live.m[i:])
+	live.m[i] = m
+	live.Unlock()
+	return unsafe.Slice((*byte)(ptr(m.addr)), m.size)[:size], nil
+}
+
+// Free unmaps a slice returned by Alloc. The slice must start where Alloc's did; its len and
+// cap may differ. Any other slice, including one already freed, gets ErrNotMapped and nothing
+// is unmapped. After Free, every slice of the mapping is invalid: touching it faults.
+func Free(b []byte) error {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	live.Lock()
+	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr >= addr })
+	if i == len(live.m) || live.m[i].addr != addr || addr == 0 {
+		live.Unlock()
+		return fmt.Errorf("%w: Free(%#x)", ErrNotMapped, addr)
+	}
+	m := live.m[i]
+	live.m = append(live.m[:i], live.m[i+1:]...)
+	live.Unlock()
+	if err := m.be.unmap(m.base, m.total); err != nil {
+		return fmt.Errorf("offheap: unmap %#x+%d: %w", m.base, m.total, err)
+	}
+	return nil
+}
+
+// Info describes a live mapping, as Stat reports it.
+type Info struct {
+	Size    int    // usable bytes (whole pages)
+	Backend string // the backend that mapped it
+	Locked  bool   // locked into RAM
+	LockErr error  // why a best-effort lock failed (nil when Locked or not asked)
+	Guard   string // "", "madvise" (MADV_GUARD_INSTALL) or "mprotect" (PROT_NONE pages)
+}
+
+// Stat describes the mapping that b starts. It reports what was asked and done; VmFlags reads
+// what the kernel holds now.
+func Stat(b []byte) (Info, error) {
+	m, err := find(b, true)
+	if err != nil {
+		return Info{}, err
+	}
+	in := Info{Size: int(m.size), Backend: m.be.name(), Locked: m.spec.result&resultLocked != 0}
+	if m.spec.lockErr != 0 {
+		in.LockErr = syscall.Errno(-m.spec.lockErr)
+	}
+	if m.spec.flags&specGuard != 0 {
+		in.Guard = "mprotect"
+		if m.spec.result&resultGuardMadvise != 0 {
+			in.Guard = "madvise"
+		}
+	}
+	return in, nil
+}
+
+// find returns the live mapping that starts at b (exact) or holds all of b[:cap(b)].
+func find(b []byte, exact bool) (*mapping, error) {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	live.RLock()
+	defer live.RUnlock()
+	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr > addr }) - 1
+	if addr != 0 && i >= 0 {
+		m := live.m[i]
+		if exact && m.addr == addr {
+			return m, nil
+		}
+		if !exact && addr-m.addr < m.size && uintptr(cap(b)) <= m.size-(addr-m.addr) {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %#x", ErrNotMapped, addr)
+}
+
+func roundUp(n, to uint64) uint64 { return (n + to - 1) &^ (to - 1) }

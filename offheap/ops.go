@@ -1,0 +1,76 @@
+package offheap
+
+import (
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Prot is the access a range of a mapping allows.
+type Prot int
+
+// Protections for Protect.
+const (
+	ProtNone      Prot = unix.PROT_NONE
+	ProtRead      Prot = unix.PROT_READ
+	ProtReadWrite Prot = unix.PROT_READ | unix.PROT_WRITE
+)
+
+// The range operations below act on the whole pages spanned by b[:cap(b)]. b must start on a
+// page boundary and lie inside one live mapping from Alloc; anything else is refused with
+// ErrInvalid or ErrNotMapped and nothing changes, so they can never touch the Go heap.
+
+// Lock locks the pages of b into RAM (mlock2 with MLOCK_ONFAULT, falling back to mlock).
+func Lock(b []byte) error { return rangeOp(b, "lock", (backend).lock) }
+
+// Unlock undoes Lock.
+func Unlock(b []byte) error { return rangeOp(b, "unlock", (backend).unlock) }
+
+// Protect sets the access to the pages of b. ProtNone makes any touch fault.
+func Protect(b []byte, p Prot) error {
+	return rangeOp(b, "protect", func(be backend, addr, n uintptr) error { return be.protect(addr, n, int(p)) })
+}
+
+// Discard gives the pages of b back to the kernel (MADV_DONTNEED): resident memory falls at
+// once, the range stays mapped and reads as zeros on its next touch.
+func Discard(b []byte) error {
+	return rangeOp(b, "discard", func(be backend, addr, n uintptr) error {
+		return be.advise(addr, n, unix.MADV_DONTNEED)
+	})
+}
+
+// Wipe zeroes b[:cap(b)] with stores the compiler cannot remove. It works on any slice.
+func Wipe(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	be, err := openBackend("")
+	if err != nil {
+		be = syscallBackend{}
+	}
+	be.wipe(uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(cap(b)))
+}
+
+func rangeOp(b []byte, what string, op func(be backend, addr, n uintptr) error) error {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if addr%uintptr(pageSize) != 0 || cap(b) == 0 {
+		return fmt.Errorf("%w: %s of %#x+%d: not a page-aligned, non-empty range", ErrInvalid, what, addr, cap(b))
+	}
+	m, err := find(b, false)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n := uintptr(roundUp(uint64(cap(b)), uint64(pageSize)))
+	if n > m.size-(addr-m.addr) {
+		return fmt.Errorf("%w: %s of %#x+%d runs past its mapping", ErrInvalid, what, addr, cap(b))
+	}
+	if err := op(m.be, addr, n); err != nil {
+		return fmt.Errorf("offheap: %s %#x+%d: %w", what, addr, n, err)
+	}
+	return nil
+}
+
+// ptr turns an address of off-heap memory into a pointer. The memory is not managed by the Go
+// runtime, so the conversion cannot hide a heap object from the garbage collector.
+func ptr(addr uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&addr)) }

@@ -1,0 +1,69 @@
+package offheap
+
+import "fmt"
+
+// Option asks Alloc for a property of the mapping.
+type Option func(*allocConfig) error
+
+type allocConfig struct {
+	flags   uint32
+	align   uint64
+	backend string
+}
+
+// Pin locks the mapping into RAM (mlock2 with MLOCK_ONFAULT, so pages are locked as they are
+// first touched rather than all at once), best effort: when the kernel refuses
+// (RLIMIT_MEMLOCK, no CAP_IPC_LOCK) the mapping is still returned, unlocked, and Stat reports
+// why. PinRequired makes that refusal an error instead.
+func Pin() Option { return flag(specLock) }
+
+// PinRequired locks the mapping into RAM like Pin, and makes Alloc fail when it cannot.
+func PinRequired() Option { return flag(specLock | specLockRequired) }
+
+// NoDump leaves the mapping out of core dumps (MADV_DONTDUMP).
+func NoDump() Option { return flag(specNoDump) }
+
+// WipeOnFork makes a forked child see the mapping as zeros (MADV_WIPEONFORK, Linux 4.14+).
+func WipeOnFork() Option { return flag(specWipeOnFork) }
+
+// DontFork leaves the mapping out of a forked child entirely (MADV_DONTFORK), which also keeps
+// its physical pages stable for DMA while a child runs.
+func DontFork() Option { return flag(specDontFork) }
+
+// GuardPages puts an inaccessible page before and after the usable range, so that an
+// overflow or underflow across a page boundary faults. MADV_GUARD_INSTALL is used where the
+// kernel has it (Linux 6.13+: no extra VMAs), PROT_NONE pages elsewhere.
+func GuardPages() Option { return flag(specGuard) }
+
+// guardPagesProtNone forces PROT_NONE guard pages; tests use it to cover the fallback.
+func guardPagesProtNone() Option { return flag(specGuard | specNoGuardMadvise) }
+
+// HugePages asks for transparent huge pages (MADV_HUGEPAGE). Combine with Align(2<<20) so
+// that whole huge pages fit.
+func HugePages() Option { return flag(specHuge) }
+
+// Populate faults every page in before Alloc returns, so the first touch costs nothing.
+func Populate() Option { return flag(specPopulate) }
+
+// Align aligns the start of the usable range to n bytes, a power of two. Alignments below the
+// page size are met anyway.
+func Align(n int) Option {
+	return func(c *allocConfig) error {
+		if n <= 0 || n&(n-1) != 0 {
+			return fmt.Errorf("%w: alignment %d is not a positive power of two", ErrInvalid, n)
+		}
+		if uint64(n) > c.align {
+			c.align = uint64(n)
+		}
+		return nil
+	}
+}
+
+// WithBackend chooses the backend by name (see Backends) instead of the default.
+func WithBackend(name string) Option {
+	return func(c *allocConfig) error { c.backend = name; return nil }
+}
+
+func flag(f uint32) Option {
+	return func(c *allocConfig) error { c.flags |= f; return nil }
+}
