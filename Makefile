@@ -1,0 +1,68 @@
+# zeropool-go: every target works on a fresh machine with Go and gcc.
+GO      ?= go
+CC      ?= gcc
+LIB     := build/libzeropool.so
+CFLAGS  ?= -Wall -Wextra -Werror -O2 -fPIC
+PKGS    := ./...
+TESTFLAGS ?= -count=1 -timeout 20m
+
+.PHONY: all build lib ctest test test-default test-nocgo test-purego test-purego-nocgo test-race vet fmt demo info bench fuzz clean
+
+all: build
+
+build: lib
+	$(GO) build $(PKGS)
+
+# The shared library that the purego backend loads (ZEROPOOL_LIB overrides its path).
+lib: $(LIB)
+$(LIB): csrc/zeropool.c csrc/zeropool.h
+	$(CC) $(CFLAGS) -shared -o $@ csrc/zeropool.c
+
+# The C library's own test, under AddressSanitizer and UndefinedBehaviorSanitizer.
+ctest: build/ctest
+	./build/ctest
+build/ctest: csrc/zeropool.c csrc/zeropool.h csrc/zeropool_test.c
+	$(CC) -Wall -Wextra -Werror -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+		-o $@ csrc/zeropool_test.c csrc/zeropool.c
+
+# Every test in every build mode. This is what CI runs.
+test: fmt vet ctest test-default test-nocgo test-purego test-purego-nocgo test-race
+
+test-default:
+	$(GO) test $(TESTFLAGS) $(PKGS)
+test-nocgo:
+	CGO_ENABLED=0 $(GO) test $(TESTFLAGS) $(PKGS)
+test-purego: lib
+	ZEROPOOL_LIB=$(CURDIR)/$(LIB) $(GO) test $(TESTFLAGS) -tags zeropool_purego $(PKGS)
+test-purego-nocgo: lib
+	ZEROPOOL_LIB=$(CURDIR)/$(LIB) CGO_ENABLED=0 $(GO) test $(TESTFLAGS) -tags zeropool_purego $(PKGS)
+test-race:
+	$(GO) test $(TESTFLAGS) -race $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+	CGO_ENABLED=0 $(GO) vet $(PKGS)
+	$(GO) vet -tags zeropool_purego $(PKGS)
+	CGO_ENABLED=0 $(GO) vet -tags zeropool_purego $(PKGS)
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# The main job: this machine's defaults, then the headline workload against make([]byte).
+demo:
+	$(GO) run ./cmd/zeropool info
+	$(GO) run ./cmd/zeropool demo
+
+info:
+	$(GO) run ./cmd/zeropool info
+
+# The peer comparison (a separate module: its dependencies stay out of go.mod).
+bench:
+	cd bench && $(MAKE) bench
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzPool -fuzztime 60s ./pool
+
+clean:
+	rm -f $(LIB) build/ctest

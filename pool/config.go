@@ -1,0 +1,159 @@
+package pool
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+
+	"github.com/zeropool-go/zeropool/offheap"
+)
+
+// Config sets a pool's sizes and bounds. A zero field means the default, which DefaultConfig
+// gives for this machine; New() is NewWithConfig(Config{}).
+type Config struct {
+	// MinBufferSize: buffers whose size class is smaller than this are not kept on Put; their
+	// memory goes back to its slab. The default, 0, keeps every size. (Rust: min_buffer_size.)
+	MinBufferSize int
+	// MaxBufferSize is the largest pooled size class, rounded up to a power of two. Larger
+	// requests get a mapping of their own that Put unmaps. Default 1 GiB.
+	MaxBufferSize int
+	// LocalCacheSize is the number of buffers each P keeps per size class, lock-free. Classes
+	// too big for a P's byte share of MaxIdleBytes are not cached per P. (Rust:
+	// tls_cache_size.)
+	LocalCacheSize int
+	// NumShards is the number of shared stacks per size class, rounded up to a power of two.
+	// (Rust: num_shards.)
+	NumShards int
+	// MaxBuffersPerShard bounds each shared stack. (Rust: max_buffers_per_shard.)
+	MaxBuffersPerShard int
+	// MaxIdleBytes bounds the bytes held idle, per-P caches and shards together; a Put beyond
+	// it gives the buffer's memory back to the system. Default 1 GiB, which keeps a 512 MiB
+	// buffer for reuse.
+	MaxIdleBytes int64
+	// Pinned locks every slab and mapping into RAM (mlock2 with MLOCK_ONFAULT), best effort:
+	// where the kernel refuses, the pool works unpinned and counts Stats.PinFailures.
+	// (Rust: pinned_memory.)
+	Pinned bool
+	// Secure is for secrets: zero on Put, no core dump, wipe on fork, guard pages, pinned.
+	// Not available yet: NewWithConfig refuses it.
+	Secure bool
+	// Debug makes idle buffers inaccessible so that a use after Put faults at once.
+	// Not available yet: NewWithConfig refuses it.
+	Debug bool
+	// Backend names the offheap backend: "" (the default: ZEROPOOL_BACKEND, else the best
+	// compiled in), "syscall", "cgo" or "purego". See offheap.Backends.
+	Backend string
+}
+
+// Defaults that do not depend on the machine.
+const (
+	DefaultMaxBufferSize = 1 << 30
+	DefaultMaxIdleBytes  = 1 << 30
+)
+
+// Bounds that NewWithConfig enforces.
+const (
+	maxMaxBufferSize      = 1 << 40
+	maxLocalCacheSize     = 1024
+	maxNumShards          = 1 << 12
+	maxMaxBuffersPerShard = 1 << 20
+)
+
+// DefaultConfig returns the defaults for a machine with cpus CPUs. For 4, 8, 16, 32, 64 and
+// 128 CPUs it reproduces the Rust crate's table exactly; between and beyond those rows every
+// value is monotone in cpus (1 and 2 CPUs get the 4-CPU row; shards stop at 128).
+func DefaultConfig(cpus int) Config {
+	cpus = max(cpus, 1)
+	c := Config{MaxBufferSize: DefaultMaxBufferSize, MaxIdleBytes: DefaultMaxIdleBytes}
+	switch {
+	case cpus < 5:
+		c.LocalCacheSize = 4
+	case cpus < 32:
+		c.LocalCacheSize = 6
+	default:
+		c.LocalCacheSize = 8
+	}
+	switch {
+	case cpus < 5:
+		c.NumShards = 4
+	case cpus < 9:
+		c.NumShards = 8
+	default:
+		c.NumShards = min(nextPow2(cpus)/2, 128)
+	}
+	switch {
+	case cpus < 9:
+		c.MaxBuffersPerShard = 16
+	case cpus < 17:
+		c.MaxBuffersPerShard = 32
+	default:
+		c.MaxBuffersPerShard = 64
+	}
+	return c
+}
+
+// withDefaults fills the zero fields of c from DefaultConfig(runtime.NumCPU()) and checks the
+// rest.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	}
+	if c.MinBufferSize < 0 {
+		bad("MinBufferSize %d is negative", c.MinBufferSize)
+	}
+	if c.MaxBufferSize < 0 || c.MaxBufferSize > maxMaxBufferSize {
+		bad("MaxBufferSize %d is outside 0..%d", c.MaxBufferSize, maxMaxBufferSize)
+	}
+	if c.LocalCacheSize < 0 || c.LocalCacheSize > maxLocalCacheSize {
+		bad("LocalCacheSize %d is outside 0..%d", c.LocalCacheSize, maxLocalCacheSize)
+	}
+	if c.NumShards < 0 || c.NumShards > maxNumShards {
+		bad("NumShards %d is outside 0..%d", c.NumShards, maxNumShards)
+	}
+	if c.MaxBuffersPerShard < 0 || c.MaxBuffersPerShard > maxMaxBuffersPerShard {
+		bad("MaxBuffersPerShard %d is outside 0..%d", c.MaxBuffersPerShard, maxMaxBuffersPerShard)
+	}
+	if c.MaxIdleBytes < 0 {
+		bad("MaxIdleBytes %d is negative", c.MaxIdleBytes)
+	}
+	if c.Secure {
+		bad("Secure pools are not available in this version: %w", errors.ErrUnsupported)
+	}
+	if c.Debug {
+		bad("Debug pools are not available in this version: %w", errors.ErrUnsupported)
+	}
+	if err := offheap.CheckBackend(c.Backend); err != nil {
+		bad("Backend %q: %w", c.Backend, err)
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	d := DefaultConfig(runtime.NumCPU())
+	if c.MaxBufferSize == 0 {
+		c.MaxBufferSize = d.MaxBufferSize
+	}
+	c.MaxBufferSize = max(nextPow2(c.MaxBufferSize), minClassSize)
+	if c.LocalCacheSize == 0 {
+		c.LocalCacheSize = d.LocalCacheSize
+	}
+	if c.NumShards == 0 {
+		c.NumShards = d.NumShards
+	}
+	c.NumShards = nextPow2(c.NumShards)
+	if c.MaxBuffersPerShard == 0 {
+		c.MaxBuffersPerShard = d.MaxBuffersPerShard
+	}
+	if c.MaxIdleBytes == 0 {
+		c.MaxIdleBytes = d.MaxIdleBytes
+	}
+	return c, nil
+}
+
+func nextPow2(n int) int {
+	if n <= 1 {
+		return 1
+	}
+	return 1 << bits.Len(uint(n-1))
+}

@@ -1,0 +1,24 @@
+package pool
+
+import "errors"
+
+var (
+	// ErrNotOwned is returned by Put for a slice that does not start a buffer this pool
+	// handed out: heap memory, another pool's buffer, an interior slice b[k:], or a slice
+	// that append moved elsewhere. The pool is unchanged.
+	ErrNotOwned = errors.New("zeropool: buffer not owned by this pool")
+	// ErrDoublePut is returned by Put for a buffer that is already back in the pool. The pool
+	// is unchanged.
+	ErrDoublePut = errors.New("zeropool: buffer already returned to the pool")
+	// ErrClosed is returned by TryGet after Close, and by Put after Close for anything but a
+	// buffer that was still out when the pool closed.
+	ErrClosed = errors.New("zeropool: pool is closed")
+	// ErrBuffersOut is returned by Close when buffers are still out. They stay valid until
+	// their Put, which unmaps them.
+	ErrBuffersOut = errors.New("zeropool: buffers still out at Close")
+	// ErrInvalidConfig is returned by NewWithConfig for a Config it cannot honour.
+	ErrInvalidConfig = errors.New("zeropool: invalid config")
+	// ErrInvalidSize is returned by TryGet for a negative size or one larger than any mapping
+	// can be.
+	ErrInvalidSize = errors.New("zeropool: invalid buffer size")
+)

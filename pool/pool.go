@@ -1,0 +1,254 @@
+package pool
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// BufferPool hands out []byte buffers that live outside the Go heap and takes them back for
+// reuse. It is safe for concurrent use by any number of goroutines. Its zero value is not
+// usable: build one with New or NewWithConfig, and Close it to give all its memory back.
+type BufferPool struct {
+	// Read by every Get and Put; written only while the pool is built.
+	locals      []local
+	classes     []sizeClass
+	stride      int   // items per class in a P's cache (LocalCacheSize)
+	maxClass    int   // size of the largest pooled class
+	minKeep     int   // lowest class that Put keeps
+	localBudget int64 // bytes a P's cache may hold
+	shardMask   int
+	cfg         Config
+
+	// draining is non-zero while Trim or Close empties the P caches (and forever after
+	// Close): Get and Put then leave the P caches alone.
+	draining atomic.Int32
+	closed   atomic.Bool
+
+	sharedIdle   atomic.Int64 // bytes idle in shards
+	sharedBudget int64
+
+	// Counters off the hot path.
+	rejected, pinFailures            atomic.Uint64
+	maps, unmaps                     atomic.Uint64
+	oversizeGets, oversizePuts       atomic.Uint64
+	mapped, pinnedBytes, oversizeOut atomic.Int64
+	spill                            classCounters // for Ps beyond len(locals)
+
+	growMu  sync.Mutex // guards regions and writes to pages
+	regions map[*region]struct{}
+	pages   pageMap
+}
+
+// local is one P's cache: per class, a stack of up to stride idle buffers, touched only by
+// the goroutine running on that P inside procPin.
+type local struct {
+	n     [maxClasses]uint32
+	bytes int64
+	items []entry // class c uses items[c*stride : (c+1)*stride]
+	classCounters
+	_ [64]byte // no false sharing with the next P's cache
+}
+
+// classCounters count per class. In a P's cache only that P writes them.
+type classCounters struct {
+	hits, misses, puts [maxClasses]uint64
+}
+
+// entry is an idle buffer: its address and the address of its state byte.
+type entry struct{ addr, state uintptr }
+
+// sizeClass is the shared part of one size class.
+type sizeClass struct {
+	size     int
+	localCap uint32 // buffers of this class a P's cache may hold (0: none)
+	shards   []shard
+
+	slabMu     sync.Mutex // guards partial, emptySlabs and the bookkeeping of this class's slabs
+	partial    []*region  // slabs with a free or new slot
+	emptySlabs int        // slabs with no slot idle or out, kept for the next miss
+}
+
+// shard is one shared stack of a class.
+type shard struct {
+	mu    sync.Mutex
+	items []entry
+	_     [40]byte
+}
+
+// New returns a pool with the defaults for this machine (DefaultConfig(runtime.NumCPU())).
+// It panics only if ZEROPOOL_BACKEND names a backend that cannot be used.
+func New() *BufferPool {
+	p, err := NewWithConfig(Config{})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// NewWithConfig returns a pool configured by cfg; zero fields take their defaults. It returns
+// an error wrapping ErrInvalidConfig for values it cannot honour. No memory is mapped until the
+// first Get.
+func NewWithConfig(cfg Config) (*BufferPool, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	nlocal := max(runtime.GOMAXPROCS(0), runtime.NumCPU())
+	nclass := classOf(cfg.MaxBufferSize) + 1
+	p := &BufferPool{
+		cfg:       cfg,
+		stride:    cfg.LocalCacheSize,
+		maxClass:  cfg.MaxBufferSize,
+		shardMask: cfg.NumShards - 1,
+		regions:   make(map[*region]struct{}),
+	}
+	if cfg.MinBufferSize > 0 {
+		p.minKeep = classOf(cfg.MinBufferSize)
+		if classSize(p.minKeep) < cfg.MinBufferSize {
+			p.minKeep++
+		}
+	}
+	// A P's cache may hold a quarter of MaxIdleBytes split over the Ps, at most 64 MiB; the
+	// shards hold the rest. Together they never exceed MaxIdleBytes.
+	p.localBudget = min(cfg.MaxIdleBytes/int64(4*nlocal), 64<<20)
+	p.sharedBudget = cfg.MaxIdleBytes - p.localBudget*int64(nlocal)
+	p.locals = make([]local, nlocal)
+	for i := range p.locals {
+		p.locals[i].items = make([]entry, nclass*p.stride)
+	}
+	p.classes = make([]sizeClass, nclass)
+	for c := range p.classes {
+		sc := &p.classes[c]
+		sc.size = classSize(c)
+		sc.localCap = uint32(min(int64(p.stride), p.localBudget/int64(sc.size)))
+		sc.shards = make([]shard, cfg.NumShards)
+	}
+	return p, nil
+}
+
+// Config returns the pool's configuration with every default filled in.
+func (p *BufferPool) Config() Config { return p.cfg }
+
+// zeroBuf is what Get(0) returns: an empty slice that owns no memory and that Put accepts.
+var zeroBuf [1]byte
+
+// Get returns a buffer of len size (cap at least size) that lives outside the Go heap. A
+// reused buffer holds whatever its last holder left in it; a fresh one is zeroed. Buffers of
+// 4 KiB or more start on a page boundary, smaller ones on a multiple of their size class.
+// Get panics where TryGet would return an error.
+func (p *BufferPool) Get(size int) []byte {
+	b, err := p.TryGet(size)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// GetZeroed is Get with the contents zeroed.
+func (p *BufferPool) GetZeroed(size int) []byte {
+	b, err := p.get(size, true)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// TryGet is Get returning an error instead of panicking: ErrInvalidSize for a negative or
+// impossible size, ErrClosed after Close, or the system's refusal to map memory.
+func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size, false) }
+
+func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
+	if uint(size-1) < uint(p.maxClass) {
+		c := classOf(size)
+		pid := procPin()
+		if uint(pid) < uint(len(p.locals)) && p.draining.Load() == 0 {
+			l := &p.locals[pid]
+			raceAcquire(unsafe.Pointer(l))
+			if n := l.n[c]; n != 0 {
+				n--
+				e := l.items[c*p.stride+int(n)]
+				setN(&l.n[c], n)
+				l.bytes -= int64(minClassSize) << c
+				bump(&l.hits[c], 1)
+				raceReleaseMerge(unsafe.Pointer(l))
+				procUnpin()
+				*(*uint8)(ptr(e.state)) = stateOut
+				b := unsafe.Slice((*byte)(ptr(e.addr)), minClassSize<<c)[:size]
+				if zero {
+					clear(b)
+				}
+				return b, nil
+			}
+			raceReleaseMerge(unsafe.Pointer(l))
+		}
+		procUnpin()
+		return p.getSlow(size, c, zero)
+	}
+	return p.getOther(size)
+}
+
+// Put gives buf back to the pool. buf must start at the first byte of a buffer from this
+// pool's Get that has not been put back yet; its len and cap may differ (buf[:0] is fine).
+// Put(nil) does nothing. Anything else is refused, the pool unchanged: ErrNotOwned for a
+// slice the pool did not hand out, ErrDoublePut for a buffer already back, ErrClosed after
+// Close for anything but a buffer that was still out. After Put the caller must not touch
+// the buffer again: the pool may hand it to someone else at once.
+func (p *BufferPool) Put(buf []byte) error {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	r := p.pages.lookup(addr)
+	if r == nil {
+		return p.putUnknown(addr)
+	}
+	_, st, ok := r.slot(addr)
+	if !ok || r.kind == kindOversize {
+		return p.putOther(r, st, ok)
+	}
+	if s := *st; s != stateOut {
+		return p.reject(s)
+	}
+	*st = stateIdle
+	c := r.class
+	if c >= p.minKeep {
+		pid := procPin()
+		if uint(pid) < uint(len(p.locals)) && p.draining.Load() == 0 {
+			l := &p.locals[pid]
+			raceAcquire(unsafe.Pointer(l))
+			sz := int64(minClassSize) << c
+			if n := l.n[c]; n < p.classes[c].localCap && l.bytes+sz <= p.localBudget {
+				l.items[c*p.stride+int(n)] = entry{addr, uintptr(unsafe.Pointer(st))}
+				setN(&l.n[c], n+1)
+				l.bytes += sz
+				bump(&l.puts[c], 1)
+				raceReleaseMerge(unsafe.Pointer(l))
+				procUnpin()
+				return nil
+			}
+			raceReleaseMerge(unsafe.Pointer(l))
+		}
+		procUnpin()
+	}
+	return p.putSlow(entry{addr, uintptr(unsafe.Pointer(st))}, r)
+}
+
+func (p *BufferPool) reject(state uint8) error {
+	p.rejected.Add(1)
+	if state == stateIdle || state == stateFree {
+		return ErrDoublePut
+	}
+	return ErrNotOwned
+}
+
+// putUnknown answers a Put of an address no region of the pool holds.
+func (p *BufferPool) putUnknown(addr uintptr) error {
+	if addr == 0 || addr == uintptr(unsafe.Pointer(&zeroBuf)) {
+		return nil
+	}
+	p.rejected.Add(1)
+	if p.closed.Load() {
+		return fmt.Errorf("%w: Put of %#x, not a buffer still out at Close", ErrClosed, addr)
+	}
+	return ErrNotOwned
+}

@@ -1,0 +1,19 @@
+//go:build race
+
+package pool
+
+import (
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Under the race detector the hand-off of a P's cache from one pinned goroutine to the next
+// is announced (procPin is the real synchronization, and the detector cannot see it), and the
+// counters that Stats reads concurrently are written atomically.
+
+func raceAcquire(p unsafe.Pointer)      { runtime.RaceAcquire(p) }
+func raceReleaseMerge(p unsafe.Pointer) { runtime.RaceReleaseMerge(p) }
+
+func bump(p *uint64, d uint64) { atomic.AddUint64(p, d) }
+func setN(p *uint32, v uint32) { atomic.StoreUint32(p, v) }

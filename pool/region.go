@@ -1,0 +1,202 @@
+package pool
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/zeropool-go/zeropool/offheap"
+)
+
+// A buffer slot's state byte. Put accepts only stateOut; the other states tell a double Put
+// (idle, free) from a slice the pool never handed out (new).
+const (
+	stateNew  = 0 // never handed out
+	stateIdle = 1 // cached, in a P's cache or a shard
+	stateOut  = 2 // held by a caller
+	stateFree = 3 // back on its slab's free list, or its pool closed
+)
+
+type regionKind uint8
+
+const (
+	kindSlab     regionKind = iota // slots of one class, up to maxSlabClassSize
+	kindMapping                    // one buffer of a pooled class
+	kindOversize                   // one buffer above MaxBufferSize, unmapped by its Put
+)
+
+// A region is one mapping of the pool: a slab of equal slots or a single buffer. Regions are
+// heap objects kept alive by BufferPool.regions; the page map refers to them by address.
+type region struct {
+	// Set at creation, then only read (by every Put's ownership check).
+	base   uintptr // first slot
+	span   uintptr // slot bytes; 1 for a single buffer, so only its first byte matches
+	mask   uintptr // slot size - 1; 0 for a single buffer
+	states uintptr // address of the state bytes, one per slot
+	class  int     // -1 for oversize
+	kind   regionKind
+	shift  uint8 // log2 of the slot size
+	pinned bool
+	mem    []byte // the mapping, for offheap.Free
+	size   int    // bytes of the slot or buffer (for oversize, the mapping's usable bytes)
+
+	// state is the state byte of a single-buffer region (states points here). Only the
+	// buffer's holder touches it, as with a slab slot's byte.
+	state uint8
+	_     [64]byte // keep the slab bookkeeping below off the line Puts read
+
+	// Slab bookkeeping, guarded by the class's slabMu.
+	freeStack  uintptr // address of nslots uint16 slot indexes, nfree of them in use
+	nfree      int
+	bump       int // slots below bump have been handed out at least once
+	nslots     int
+	live       int  // slots idle or out (not new, not free)
+	partialIdx int  // index in sizeClass.partial, or -1
+	discarded  bool // every free slot's pages were given back by Trim
+}
+
+// slabLayout returns the header bytes (state bytes, then the free stack of uint16 indexes,
+// rounded up to whole pages, so that slots stay page-aligned) and the slot count for a slab
+// of class size.
+func slabLayout(size int) (hdr, nslots int) {
+	pg := offheap.PageSize()
+	n := slabSize / size
+	for {
+		hdr = (3*n + 2 + pg - 1) &^ (pg - 1)
+		m := (slabSize - hdr) / size
+		if m >= n {
+			return hdr, n
+		}
+		n = m
+	}
+}
+
+func (r *region) stateAt(idx int) *uint8 { return (*uint8)(ptr(r.states + uintptr(idx))) }
+
+func (r *region) freeSlot(i int) *uint16 {
+	return (*uint16)(ptr(r.freeStack + uintptr(i)*2))
+}
+
+func (r *region) slotAddr(idx int) uintptr { return r.base + uintptr(idx)<<r.shift }
+
+// slot returns the index of the slot that starts at addr and its state byte, or ok == false
+// when addr starts no slot of r.
+func (r *region) slot(addr uintptr) (idx int, st *uint8, ok bool) {
+	off := addr - r.base
+	if off >= r.span || off&r.mask != 0 {
+		return 0, nil, false
+	}
+	idx = int(off >> r.shift)
+	return idx, r.stateAt(idx), true
+}
+
+// mapRegion maps bytes for a region: aligned to a granule (the page map's unit, and a huge
+// page), pinned when the pool asks.
+func (p *BufferPool) mapRegion(bytes int, huge bool) ([]byte, bool, error) {
+	opts := []offheap.Option{offheap.Align(granuleSize), offheap.WithBackend(p.cfg.Backend)}
+	if huge {
+		opts = append(opts, offheap.HugePages())
+	}
+	if p.cfg.Pinned {
+		opts = append(opts, offheap.Pin())
+	}
+	mem, err := offheap.Alloc(bytes, opts...)
+	if err != nil {
+		return nil, false, err
+	}
+	pinned := false
+	if p.cfg.Pinned {
+		if in, err := offheap.Stat(mem); err == nil && in.Locked {
+			pinned = true
+		} else {
+			p.pinFailures.Add(1)
+		}
+	}
+	return mem, pinned, nil
+}
+
+// newSlab maps and registers a slab for class c. The caller holds the class's slabMu.
+func (p *BufferPool) newSlab(c int) (*region, error) {
+	size := classSize(c)
+	hdr, n := slabLayout(size)
+	mem, pinned, err := p.mapRegion(slabSize, false)
+	if err != nil {
+		return nil, err
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
+	r := &region{
+		base: start + uintptr(hdr), span: uintptr(n * size), mask: uintptr(size - 1),
+		states: start, class: c, kind: kindSlab, shift: uint8(minClassShift + c),
+		pinned: pinned, mem: mem, size: size,
+		freeStack: (start + uintptr(n) + 1) &^ 1, nslots: n, partialIdx: -1,
+	}
+	if err := p.register(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// newMapping maps and registers a single-buffer region of size bytes (class c, or -1 for an
+// oversize buffer).
+func (p *BufferPool) newMapping(size, c int) (*region, error) {
+	mem, pinned, err := p.mapRegion(size, size >= granuleSize)
+	if err != nil {
+		return nil, err
+	}
+	kind := kindMapping
+	if c < 0 {
+		kind = kindOversize
+		size = cap(mem)
+	}
+	r := &region{
+		base: uintptr(unsafe.Pointer(unsafe.SliceData(mem))), span: 1, class: c, kind: kind,
+		pinned: pinned, mem: mem, size: size, partialIdx: -1,
+	}
+	if c >= 0 {
+		r.shift = uint8(minClassShift + c)
+	}
+	r.states = uintptr(unsafe.Pointer(&r.state))
+	if err := p.register(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// register enters a fresh region in the pool, or unmaps it and fails if the pool closed
+// meanwhile (so that Close never leaves a mapping behind).
+func (p *BufferPool) register(r *region) error {
+	p.growMu.Lock()
+	defer p.growMu.Unlock()
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
+	if p.closed.Load() || !p.pages.set(lo, lo+uintptr(cap(r.mem)), r) {
+		_ = offheap.Free(r.mem)
+		if p.closed.Load() {
+			return ErrClosed
+		}
+		return fmt.Errorf("zeropool: mapping at %#x is beyond the address space the pool indexes", lo)
+	}
+	p.regions[r] = struct{}{}
+	p.mapped.Add(int64(cap(r.mem)))
+	p.maps.Add(1)
+	if r.pinned {
+		p.pinnedBytes.Add(int64(cap(r.mem)))
+	}
+	return nil
+}
+
+// unmap removes a region from the pool, gives its memory back to the system and returns the
+// bytes unmapped. The caller owns the region exclusively (no slot of it is cached or out).
+func (p *BufferPool) unmap(r *region) int64 {
+	p.growMu.Lock()
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
+	p.pages.set(lo, lo+uintptr(cap(r.mem)), nil)
+	delete(p.regions, r)
+	p.mapped.Add(-int64(cap(r.mem)))
+	p.unmaps.Add(1)
+	if r.pinned {
+		p.pinnedBytes.Add(-int64(cap(r.mem)))
+	}
+	p.growMu.Unlock()
+	// The mapping came from offheap.Alloc and is unmapped exactly once, here.
+	_ = offheap.Free(r.mem)
+	return int64(cap(r.mem))
+}

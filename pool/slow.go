@@ -1,0 +1,335 @@
+package pool
+
+import (
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+)
+
+// maxBatch bounds the buffers moved at once between a P's cache and a shard.
+const maxBatch = 32
+
+// maxRequest is the largest size TryGet attempts; larger requests cannot be mapped.
+const maxRequest = 1 << 46
+
+// getSlow serves a Get of a pooled class that the P's cache could not: from the shards (the
+// P's home shard first, then stealing), refilling the P's cache with a batch, else from fresh
+// memory.
+func (p *BufferPool) getSlow(size, c int, zero bool) ([]byte, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	sc := &p.classes[c]
+	var batch [maxBatch]entry
+	want := min(maxBatch, int(sc.localCap)/2+1)
+	home := p.home()
+	got := 0
+	for i := 0; i <= p.shardMask && got == 0; i++ {
+		got = p.takeShared(sc, (home+i)&p.shardMask, batch[:want])
+	}
+	if got > 0 {
+		e := batch[got-1]
+		if rest := batch[:got-1]; len(rest) > 0 {
+			p.cacheBatch(c, rest)
+		}
+		p.countGet(c, true)
+		*(*uint8)(ptr(e.state)) = stateOut
+		b := unsafe.Slice((*byte)(ptr(e.addr)), sc.size)[:size]
+		if zero {
+			clear(b)
+		}
+		return b, nil
+	}
+	e, fresh, err := p.fresh(c)
+	if err != nil {
+		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
+	}
+	p.countGet(c, false)
+	b := unsafe.Slice((*byte)(ptr(e.addr)), sc.size)[:size]
+	if zero && !fresh {
+		clear(b)
+	}
+	return b, nil
+}
+
+// fresh hands out a buffer of class c that no cache holds: a slot of a slab with room, a
+// slot of a new slab, or a new mapping. fresh reports whether its memory is still all zero.
+func (p *BufferPool) fresh(c int) (e entry, fresh bool, err error) {
+	sc := &p.classes[c]
+	if sc.size > maxSlabClassSize {
+		r, err := p.newMapping(sc.size, c)
+		if err != nil {
+			return entry{}, false, err
+		}
+		r.state = stateOut
+		return entry{r.base, r.states}, true, nil
+	}
+	sc.slabMu.Lock()
+	defer sc.slabMu.Unlock()
+	for len(sc.partial) > 0 {
+		r := sc.partial[len(sc.partial)-1]
+		var idx int
+		switch {
+		case r.nfree > 0:
+			r.nfree--
+			idx = int(*r.freeSlot(r.nfree))
+		case r.bump < r.nslots:
+			idx = r.bump
+			r.bump++
+			fresh = true
+		default:
+			sc.dropPartial(r)
+			continue
+		}
+		if r.live == 0 {
+			sc.emptySlabs--
+		}
+		r.live++
+		if r.nfree == 0 && r.bump == r.nslots {
+			sc.dropPartial(r)
+		}
+		*r.stateAt(idx) = stateOut
+		return entry{r.slotAddr(idx), uintptr(unsafe.Pointer(r.stateAt(idx)))}, fresh, nil
+	}
+	r, err := p.newSlab(c)
+	if err != nil {
+		return entry{}, false, err
+	}
+	r.bump, r.live = 1, 1
+	*r.stateAt(0) = stateOut
+	sc.addPartial(r)
+	return entry{r.base, r.states}, true, nil
+}
+
+func (sc *sizeClass) addPartial(r *region) {
+	if r.partialIdx < 0 {
+		r.partialIdx = len(sc.partial)
+		sc.partial = append(sc.partial, r)
+	}
+}
+
+func (sc *sizeClass) dropPartial(r *region) {
+	if i := r.partialIdx; i >= 0 {
+		last := sc.partial[len(sc.partial)-1]
+		sc.partial[i], last.partialIdx = last, i
+		sc.partial[len(sc.partial)-1] = nil
+		sc.partial = sc.partial[:len(sc.partial)-1]
+		r.partialIdx = -1
+	}
+}
+
+// getOther serves the sizes that have no pooled class: 0, negative, and above MaxBufferSize.
+func (p *BufferPool) getOther(size int) ([]byte, error) {
+	switch {
+	case size == 0:
+		if p.closed.Load() {
+			return nil, ErrClosed
+		}
+		return zeroBuf[:0], nil
+	case size < 0 || size > maxRequest:
+		return nil, fmt.Errorf("%w: %d (want 0 to %d)", ErrInvalidSize, size, maxRequest)
+	case p.closed.Load():
+		return nil, ErrClosed
+	}
+	r, err := p.newMapping(size, -1)
+	if err != nil {
+		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
+	}
+	r.state = stateOut
+	p.oversizeGets.Add(1)
+	p.oversizeOut.Add(int64(r.size))
+	return unsafe.Slice((*byte)(ptr(r.base)), r.size)[:size], nil
+}
+
+// putOther answers a Put that found a region but not a pooled buffer: an interior slice, or
+// an oversize buffer, which is unmapped at once.
+func (p *BufferPool) putOther(r *region, st *uint8, ok bool) error {
+	if !ok {
+		p.rejected.Add(1)
+		return ErrNotOwned
+	}
+	if s := *st; s != stateOut {
+		return p.reject(s)
+	}
+	*st = stateFree
+	p.oversizePuts.Add(1)
+	p.oversizeOut.Add(-int64(r.size))
+	p.unmap(r)
+	return nil
+}
+
+// putSlow takes back a buffer (already marked idle) that the P's cache could not: the cache
+// is full (then half of it moves to the shard too), the pool is draining or closed, or the
+// class is below MinBufferSize.
+func (p *BufferPool) putSlow(e entry, r *region) error {
+	c := r.class
+	p.countPut(c)
+	if c < p.minKeep || p.closed.Load() {
+		p.release(e, r)
+		return nil
+	}
+	sc := &p.classes[c]
+	var batch [maxBatch + 1]entry
+	batch[0] = e
+	n := 1 + p.takeLocal(c, batch[1:min(maxBatch+1, int(sc.localCap)/2+1)])
+	p.giveShared(sc, p.home(), batch[:n])
+	return nil
+}
+
+// home returns the shard index of the current P.
+func (p *BufferPool) home() int {
+	pid := procPin()
+	procUnpin()
+	return pid & p.shardMask
+}
+
+// countGet counts a Get of class c that the P's cache did not serve.
+func (p *BufferPool) countGet(c int, hit bool) {
+	pid := procPin()
+	if uint(pid) < uint(len(p.locals)) {
+		l := &p.locals[pid]
+		raceAcquire(unsafe.Pointer(l))
+		if hit {
+			bump(&l.hits[c], 1)
+		} else {
+			bump(&l.misses[c], 1)
+		}
+		raceReleaseMerge(unsafe.Pointer(l))
+	} else if hit {
+		atomic.AddUint64(&p.spill.hits[c], 1)
+	} else {
+		atomic.AddUint64(&p.spill.misses[c], 1)
+	}
+	procUnpin()
+}
+
+// countPut counts a Put of class c that the P's cache did not take.
+func (p *BufferPool) countPut(c int) {
+	pid := procPin()
+	if uint(pid) < uint(len(p.locals)) {
+		l := &p.locals[pid]
+		raceAcquire(unsafe.Pointer(l))
+		bump(&l.puts[c], 1)
+		raceReleaseMerge(unsafe.Pointer(l))
+	} else {
+		atomic.AddUint64(&p.spill.puts[c], 1)
+	}
+	procUnpin()
+}
+
+// takeShared pops up to len(dst) buffers from shard i of sc into dst.
+func (p *BufferPool) takeShared(sc *sizeClass, i int, dst []entry) int {
+	sh := &sc.shards[i]
+	sh.mu.Lock()
+	k := min(len(sh.items), len(dst))
+	copy(dst, sh.items[len(sh.items)-k:])
+	sh.items = sh.items[:len(sh.items)-k]
+	sh.mu.Unlock()
+	if k > 0 {
+		p.sharedIdle.Add(-int64(k * sc.size))
+	}
+	return k
+}
+
+// giveShared pushes idle buffers onto shard i of sc as far as the shard's bound and the
+// shared byte budget allow, and releases the rest.
+func (p *BufferPool) giveShared(sc *sizeClass, i int, es []entry) {
+	sh := &sc.shards[i]
+	sh.mu.Lock()
+	k := 0
+	if !p.closed.Load() { // checked under the lock: Close empties each shard under it
+		if sh.items == nil {
+			sh.items = make([]entry, 0, min(p.cfg.MaxBuffersPerShard, 64))
+		}
+		for k < len(es) && len(sh.items) < p.cfg.MaxBuffersPerShard {
+			if p.sharedIdle.Add(int64(sc.size)) > p.sharedBudget {
+				p.sharedIdle.Add(-int64(sc.size))
+				break
+			}
+			sh.items = append(sh.items, es[k])
+			k++
+		}
+	}
+	sh.mu.Unlock()
+	for _, e := range es[k:] {
+		p.release(e, p.pages.lookup(e.addr))
+	}
+}
+
+// cacheBatch puts idle buffers of class c into the current P's cache as far as it has room,
+// and the rest into the shards.
+func (p *BufferPool) cacheBatch(c int, es []entry) {
+	sc := &p.classes[c]
+	k := 0
+	pid := procPin()
+	if uint(pid) < uint(len(p.locals)) && p.draining.Load() == 0 {
+		l := &p.locals[pid]
+		raceAcquire(unsafe.Pointer(l))
+		n := l.n[c]
+		for k < len(es) && n < sc.localCap && l.bytes+int64(sc.size) <= p.localBudget {
+			l.items[c*p.stride+int(n)] = es[k]
+			n++
+			k++
+			l.bytes += int64(sc.size)
+		}
+		setN(&l.n[c], n)
+		raceReleaseMerge(unsafe.Pointer(l))
+	}
+	procUnpin()
+	if k < len(es) {
+		p.giveShared(sc, pid&p.shardMask, es[k:])
+	}
+}
+
+// takeLocal moves up to len(dst) of the oldest buffers of class c out of the current P's
+// cache into dst.
+func (p *BufferPool) takeLocal(c int, dst []entry) int {
+	k := 0
+	pid := procPin()
+	if uint(pid) < uint(len(p.locals)) && p.draining.Load() == 0 {
+		l := &p.locals[pid]
+		raceAcquire(unsafe.Pointer(l))
+		n := int(l.n[c])
+		k = min(n, len(dst))
+		items := l.items[c*p.stride : c*p.stride+n]
+		copy(dst, items[:k])
+		copy(items, items[k:])
+		setN(&l.n[c], uint32(n-k))
+		l.bytes -= int64(k * classSize(c))
+		raceReleaseMerge(unsafe.Pointer(l))
+	}
+	procUnpin()
+	return k
+}
+
+// release gives an idle buffer's memory back and returns the bytes unmapped: a slab slot goes
+// to its slab's free list (the slab is unmapped once nothing of it is idle or out, keeping one
+// such slab per class for the next miss, none after Close), a single-buffer region to the
+// system.
+func (p *BufferPool) release(e entry, r *region) int64 {
+	*(*uint8)(ptr(e.state)) = stateFree
+	if r.kind != kindSlab {
+		return p.unmap(r)
+	}
+	sc := &p.classes[r.class]
+	sc.slabMu.Lock()
+	*r.freeSlot(r.nfree) = uint16((e.addr - r.base) >> r.shift)
+	r.nfree++
+	r.live--
+	r.discarded = false
+	sc.addPartial(r)
+	drop := false
+	if r.live == 0 {
+		if p.closed.Load() || sc.emptySlabs > 0 {
+			sc.dropPartial(r)
+			drop = true
+		} else {
+			sc.emptySlabs++
+		}
+	}
+	sc.slabMu.Unlock()
+	if drop {
+		return p.unmap(r)
+	}
+	return 0
+}

@@ -1,0 +1,128 @@
+package pool
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+)
+
+// Stats is a snapshot of a pool's counters. Under concurrent use its fields are read one after
+// another, not at one instant, so they may disagree by the operations in flight.
+type Stats struct {
+	Gets, Puts   uint64 // successful Gets and accepted Puts
+	Hits, Misses uint64 // Gets served by an idle buffer / by fresh memory
+	Rejected     uint64 // Puts refused (ErrNotOwned, ErrDoublePut, ErrClosed)
+	InUse        int64  // buffers out now
+	InUseBytes   int64  // their bytes (whole size classes)
+	Idle         int64  // buffers held idle for reuse
+	IdleBytes    int64  // their bytes
+	MappedBytes  int64  // bytes mapped now: slabs and single-buffer mappings
+	PinnedBytes  int64  // bytes of those mappings locked into RAM
+	PinFailures  uint64 // mappings that Config.Pinned could not lock
+	Maps, Unmaps uint64 // mappings made and given back
+	Classes      []ClassStats
+}
+
+// ClassStats are the counters of one size class, in Stats.Classes; classes never used are
+// left out. Buffers above MaxBufferSize have no class; they count in the totals only.
+type ClassStats struct {
+	Size         int // bytes of a buffer of this class
+	Gets, Puts   uint64
+	Hits, Misses uint64
+	InUse, Idle  int64
+}
+
+// HitRate is the share of Gets served by an idle buffer, 0 when there were none.
+func (s Stats) HitRate() float64 {
+	if s.Gets == 0 {
+		return 0
+	}
+	return float64(s.Hits) / float64(s.Gets)
+}
+
+// String renders the totals on one line, then one line per class.
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gets=%d puts=%d hits=%d misses=%d hit-rate=%.1f%% rejected=%d in-use=%d (%s) idle=%d (%s) mapped=%s pinned=%s pin-failures=%d maps=%d unmaps=%d",
+		s.Gets, s.Puts, s.Hits, s.Misses, 100*s.HitRate(), s.Rejected, s.InUse, FormatBytes(s.InUseBytes),
+		s.Idle, FormatBytes(s.IdleBytes), FormatBytes(s.MappedBytes), FormatBytes(s.PinnedBytes),
+		s.PinFailures, s.Maps, s.Unmaps)
+	for _, c := range s.Classes {
+		fmt.Fprintf(&b, "\n  %8s gets=%d puts=%d hits=%d misses=%d in-use=%d idle=%d",
+			FormatBytes(int64(c.Size)), c.Gets, c.Puts, c.Hits, c.Misses, c.InUse, c.Idle)
+	}
+	return b.String()
+}
+
+// FormatBytes renders n bytes with a binary unit: 512 B, 64 KiB, 1.5 GiB.
+func FormatBytes(n int64) string {
+	const units = "KMGTPE"
+	if n < 1024 && n > -1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, i := float64(n)/1024, 0
+	for (f >= 1024 || f <= -1024) && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	s := fmt.Sprintf("%.1f", f)
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + units[i:i+1] + "iB"
+}
+
+// Stats returns a snapshot of the pool's counters. It takes each shard's lock briefly and
+// never stops Gets and Puts.
+func (p *BufferPool) Stats() Stats {
+	s := Stats{
+		Rejected:    p.rejected.Load(),
+		MappedBytes: p.mapped.Load(),
+		PinnedBytes: p.pinnedBytes.Load(),
+		PinFailures: p.pinFailures.Load(),
+		Maps:        p.maps.Load(),
+		Unmaps:      p.unmaps.Load(),
+	}
+	for c := range p.classes {
+		sc := &p.classes[c]
+		cs := ClassStats{Size: sc.size}
+		add := func(cc *classCounters) {
+			cs.Hits += atomic.LoadUint64(&cc.hits[c])
+			cs.Misses += atomic.LoadUint64(&cc.misses[c])
+			cs.Puts += atomic.LoadUint64(&cc.puts[c])
+		}
+		add(&p.spill)
+		for i := range p.locals {
+			l := &p.locals[i]
+			add(&l.classCounters)
+			cs.Idle += int64(atomic.LoadUint32(&l.n[c]))
+		}
+		for i := range sc.shards {
+			sh := &sc.shards[i]
+			sh.mu.Lock()
+			cs.Idle += int64(len(sh.items))
+			sh.mu.Unlock()
+		}
+		cs.Gets = cs.Hits + cs.Misses
+		cs.InUse = int64(cs.Gets) - int64(cs.Puts)
+		s.Gets += cs.Gets
+		s.Puts += cs.Puts
+		s.Hits += cs.Hits
+		s.Misses += cs.Misses
+		s.InUse += cs.InUse
+		s.InUseBytes += cs.InUse * int64(cs.Size)
+		s.Idle += cs.Idle
+		s.IdleBytes += cs.Idle * int64(cs.Size)
+		if cs.Gets != 0 || cs.Idle != 0 {
+			s.Classes = append(s.Classes, cs)
+		}
+	}
+	og, op := p.oversizeGets.Load(), p.oversizePuts.Load()
+	s.Gets += og
+	s.Misses += og
+	s.Puts += op
+	s.InUse += int64(og) - int64(op)
+	s.InUseBytes += p.oversizeOut.Load()
+	return s
+}
+
+// Len returns the number of idle buffers the pool holds.
+func (p *BufferPool) Len() int { return int(p.Stats().Idle) }
