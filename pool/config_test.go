@@ -1,0 +1,76 @@
+package pool
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDefaultConfigReproducesSeedTable(t *testing.T) {
+	rows := []struct{ cpus, local, shards, perShard int }{
+		{4, 4, 4, 16},
+		{8, 6, 8, 16},
+		{16, 6, 8, 32},
+		{32, 8, 16, 64},
+		{64, 8, 32, 64},
+		{128, 8, 64, 64},
+	}
+	for _, r := range rows {
+		c := DefaultConfig(r.cpus)
+		assert.Equal(t, r.local, c.LocalCacheSize, "cpus=%d LocalCacheSize", r.cpus)
+		assert.Equal(t, r.shards, c.NumShards, "cpus=%d NumShards", r.cpus)
+		assert.Equal(t, r.perShard, c.MaxBuffersPerShard, "cpus=%d MaxBuffersPerShard", r.cpus)
+	}
+}
+
+func TestDefaultConfigIsMonotoneAndSane(t *testing.T) {
+	prev := DefaultConfig(0)
+	for cpus := 1; cpus <= 1024; cpus++ {
+		c := DefaultConfig(cpus)
+		assert.GreaterOrEqual(t, c.LocalCacheSize, prev.LocalCacheSize, "cpus=%d", cpus)
+		assert.GreaterOrEqual(t, c.NumShards, prev.NumShards, "cpus=%d", cpus)
+		assert.GreaterOrEqual(t, c.MaxBuffersPerShard, prev.MaxBuffersPerShard, "cpus=%d", cpus)
+		assert.Positive(t, c.LocalCacheSize)
+		assert.Equal(t, 0, c.NumShards&(c.NumShards-1), "cpus=%d: NumShards %d is a power of two", cpus, c.NumShards)
+		assert.LessOrEqual(t, c.NumShards, 128)
+		assert.GreaterOrEqual(t, c.MaxBufferSize, 1<<30)
+		assert.GreaterOrEqual(t, c.MaxIdleBytes, int64(512<<20))
+		prev = c
+	}
+}
+
+func TestNewWithConfigRejectsInvalid(t *testing.T) {
+	cases := map[string]Config{
+		"negative MinBufferSize":      {MinBufferSize: -1},
+		"negative MaxBufferSize":      {MaxBufferSize: -1},
+		"huge MaxBufferSize":          {MaxBufferSize: 1 << 41},
+		"negative LocalCacheSize":     {LocalCacheSize: -1},
+		"huge LocalCacheSize":         {LocalCacheSize: 1 << 20},
+		"negative NumShards":          {NumShards: -4},
+		"negative MaxBuffersPerShard": {MaxBuffersPerShard: -1},
+		"negative MaxIdleBytes":       {MaxIdleBytes: -1},
+		"unknown Backend":             {Backend: "no-such-backend"},
+	}
+	for name, cfg := range cases {
+		t.Run(name, func(t *testing.T) {
+			p, err := NewWithConfig(cfg)
+			require.Error(t, err)
+			assert.Nil(t, p)
+			assert.True(t, errors.Is(err, ErrInvalidConfig), "%v", err)
+		})
+	}
+}
+
+func TestNewWithConfigFillsDefaults(t *testing.T) {
+	p, err := NewWithConfig(Config{NumShards: 3, MaxBufferSize: 3 << 20})
+	require.NoError(t, err)
+	defer p.Close()
+	c := p.Config()
+	assert.Equal(t, 4, c.NumShards, "rounded up to a power of two")
+	assert.Equal(t, 4<<20, c.MaxBufferSize, "rounded up to a power of two")
+	assert.Positive(t, c.LocalCacheSize)
+	assert.Positive(t, c.MaxBuffersPerShard)
+	assert.Equal(t, int64(DefaultMaxIdleBytes), c.MaxIdleBytes)
+}
