@@ -1,0 +1,259 @@
+package pool
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/zeropool-go/zeropool/offheap"
+)
+
+// newPool builds a pool for one test and closes it when the test ends. The Close error is
+// ignored: tests that care about it call Close themselves.
+func newPool(t testing.TB, cfg Config) *BufferPool {
+	t.Helper()
+	p, err := NewWithConfig(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// addrOf returns the address of a slice's first element, whatever its len and cap.
+func addrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// oneP runs the rest of the test with GOMAXPROCS 1. The pool reuses buffers through per-P
+// caches first, so a Get is only certain to find the buffer the previous Put cached when both
+// run on the same P; with one P they always do.
+func oneP(t testing.TB) {
+	t.Helper()
+	prev := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+}
+
+// onGoHeap asks the Go runtime itself whether b's first byte lies in its heap.
+// runtime.AddCleanup looks the address up in the heap's span table and panics with
+// "not in allocated block" for an address that no heap span covers, i.e. memory that the Go
+// allocator did not hand out. For a heap address it registers a cleanup, which is stopped at
+// once. (For the address of a global variable AddCleanup does nothing and onGoHeap answers
+// true; callers pass memory from the pool, never globals.)
+func onGoHeap(b []byte) (heap bool) {
+	p := unsafe.SliceData(b)
+	defer func() {
+		if r := recover(); r != nil {
+			if s := fmt.Sprint(r); !strings.Contains(s, "not in allocated block") {
+				panic(r)
+			}
+			heap = false
+		}
+	}()
+	c := runtime.AddCleanup(p, func(int) {}, 0)
+	c.Stop()
+	return true
+}
+
+// requireOffHeap checks that b's memory lives outside the Go heap: the runtime's span table
+// does not know it (onGoHeap), and /proc/self/smaps shows a mapping that holds it, readable
+// and writable.
+func requireOffHeap(t testing.TB, b []byte) {
+	t.Helper()
+	require.NotZero(t, cap(b), "an empty slice owns no memory")
+	assert.False(t, onGoHeap(b), "%#x is inside the Go heap", addrOf(b))
+	flags, err := offheap.VmFlags(b)
+	if assert.NoError(t, err, "no mapping holds %#x", addrOf(b)) {
+		assert.Subset(t, flags, []string{"rd", "wr"}, "VmFlags of the mapping at %#x", addrOf(b))
+	}
+}
+
+// allZero reports whether every byte of b is zero.
+func allZero(b []byte) bool {
+	var zero [4096]byte
+	for len(b) > 0 {
+		n := min(len(b), len(zero))
+		if !bytes.Equal(b[:n], zero[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// classFor returns the size class Get serves a request of n bytes (n >= 1) from.
+func classFor(n int) int {
+	c := minClassSize
+	for c < n {
+		c <<= 1
+	}
+	return c
+}
+
+// classRow returns the per-class row of s for buffers of size bytes.
+func classRow(t testing.TB, s Stats, size int) ClassStats {
+	t.Helper()
+	for _, c := range s.Classes {
+		if c.Size == size {
+			return c
+		}
+	}
+	require.Failf(t, "no class row", "no row for class %d in\n%s", size, s)
+	return ClassStats{}
+}
+
+// roundTrip checks that p still serves a Get and takes the buffer back.
+func roundTrip(t testing.TB, p *BufferPool, size int) {
+	t.Helper()
+	before := p.Stats()
+	b, err := p.TryGet(size)
+	require.NoError(t, err, "Get(%d)", size)
+	require.Len(t, b, size)
+	b[0], b[size-1] = 0x5a, 0xa5
+	assert.Equal(t, before.InUse+1, p.Stats().InUse, "InUse while a buffer is out")
+	assert.NoError(t, p.Put(b), "Put of the buffer Get(%d) returned", size)
+	assert.Equal(t, before.InUse, p.Stats().InUse, "InUse after the round trip")
+}
+
+// mustPanicWith runs f and returns the error it panicked with; it fails the test if f
+// returns normally or panics with something that is not an error.
+func mustPanicWith(t testing.TB, f func()) (err error) {
+	t.Helper()
+	defer func() {
+		r := recover()
+		require.NotNil(t, r, "expected a panic")
+		e, ok := r.(error)
+		require.True(t, ok, "panic value %v (%T) is not an error", r, r)
+		err = e
+	}()
+	f()
+	return nil
+}
+
+// procStatus returns a field of /proc/self/status in bytes ("VmLck", "VmSize", ...), for
+// fields that the kernel reports in kB.
+func procStatus(t testing.TB, field string) int64 {
+	t.Helper()
+	f, err := os.Open("/proc/self/status")
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || name != field {
+			continue
+		}
+		fields := strings.Fields(rest)
+		require.Len(t, fields, 2, "%s line %q", field, sc.Text())
+		require.Equal(t, "kB", fields[1], "%s line %q", field, sc.Text())
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		require.NoError(t, err)
+		return kb << 10
+	}
+	require.NoError(t, sc.Err())
+	require.Failf(t, "missing field", "/proc/self/status has no %s", field)
+	return 0
+}
+
+// vmLck returns the bytes this process has locked into RAM, as the kernel counts them.
+func vmLck(t testing.TB) int64 { return procStatus(t, "VmLck") }
+
+// hasCapIPCLock reports whether CAP_IPC_LOCK is in this process's effective set, so that mlock
+// is not bounded by RLIMIT_MEMLOCK.
+func hasCapIPCLock() bool {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	const capIPCLock = 14
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && caps&(1<<capIPCLock) != 0
+		}
+	}
+	return false
+}
+
+// The child-process tests re-execute the test binary to run one test by name, with childEnv
+// naming that test; the test sees the variable and runs its child branch instead of the parent
+// one. A child can then change what would be unsafe to change in the test process: its
+// credentials and resource limits.
+const childEnv = "ZEROPOOL_TEST_CHILD"
+
+// inChild reports whether this process is a child started by runChild for the test name.
+func inChild(name string) bool { return os.Getenv(childEnv) == name }
+
+// runChild runs the test named name in a new process of this test binary and returns its
+// combined output and its exit error (nil for status 0). With cred set, the child runs with
+// those credentials; the binary is then copied to a temporary directory that everyone can read
+// and enter, since the build directory of `go test` is private to its owner.
+func runChild(t *testing.T, name string, cred *syscall.Credential) (string, error) {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	dir, err := os.MkdirTemp("", "zeropool-child-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	if cred != nil {
+		exe = copyExecutable(t, exe, dir)
+	}
+	// The bound keeps a wedged child from hanging the suite; it is not a timing assertion.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), childEnv+"="+name)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func copyExecutable(t *testing.T, src, dir string) string {
+	t.Helper()
+	in, err := os.Open(src)
+	require.NoError(t, err)
+	defer in.Close()
+	dst := filepath.Join(dir, filepath.Base(src))
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	require.NoError(t, err)
+	_, err = io.Copy(out, in)
+	require.NoError(t, errors.Join(err, out.Close()))
+	require.NoError(t, os.Chmod(dst, 0o755))
+	return dst
+}
+
+// childValues reads the "key=value" pairs a child printed on lines starting with "child:".
+func childValues(t *testing.T, out string) map[string]int64 {
+	t.Helper()
+	vals := map[string]int64{}
+	re := regexp.MustCompile(`(?m)^child:(.*)$`)
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
+		for _, kv := range strings.Fields(m[1]) {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(t, err, "child value %q", kv)
+			vals[k] = n
+		}
+	}
+	return vals
+}
