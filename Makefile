@@ -16,12 +16,14 @@ build: lib
 # The shared library that the purego backend loads (ZEROPOOL_LIB overrides its path).
 lib: $(LIB)
 $(LIB): csrc/zeropool.c csrc/zeropool.h
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -o $@ csrc/zeropool.c
 
 # The C library's own test, under AddressSanitizer and UndefinedBehaviorSanitizer.
 ctest: build/ctest
 	./build/ctest
 build/ctest: csrc/zeropool.c csrc/zeropool.h csrc/zeropool_test.c
+	@mkdir -p $(dir $@)
 	$(CC) -Wall -Wextra -Werror -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-o $@ csrc/zeropool_test.c csrc/zeropool.c
 
