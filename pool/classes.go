@@ -8,6 +8,7 @@ const (
 	minClassShift = 6 // 64 bytes: one cache line
 	minClassSize  = 1 << minClassShift
 	maxClasses    = 40 - minClassShift + 1 // up to maxMaxBufferSize
+	classSlots    = 64                     // per-class arrays are this long, so c&63 needs no bounds check
 
 	// Classes up to maxSlabClassSize are carved from slabs of slabSize bytes; larger classes
 	// get a mapping per buffer. Every slab and mapping starts on a granule boundary, so that a

@@ -8,11 +8,11 @@ import (
 	"github.com/zeropool-go/zeropool/offheap"
 )
 
-// drainLocals empties every P's cache into the returned slice. The caller has raised
-// p.draining, so no Get or Put starts using a P's cache; runtime.ReadMemStats stops the world,
-// which cannot happen while any goroutine is between procPin and procUnpin (a pinned
-// goroutine cannot be preempted), so once it returns no one is still inside a P's cache and
-// every later pinned section sees draining.
+// drainLocals empties every P's cache into the returned slice. The caller holds drainMu and
+// has set p.active to 0, so no Get or Put starts using a P's cache; runtime.ReadMemStats
+// stops the world, which cannot happen while any goroutine is between procPin and procUnpin
+// (a pinned goroutine cannot be preempted), so once it returns no one is still inside a P's
+// cache and every later pinned section sees active == 0.
 func (p *BufferPool) drainLocals() []entry {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -22,7 +22,7 @@ func (p *BufferPool) drainLocals() []entry {
 		raceAcquire(unsafe.Pointer(l))
 		for c := range p.classes {
 			n := int(l.n[c])
-			out = append(out, l.items[c*p.stride:c*p.stride+n]...)
+			out = append(out, l.items[c<<p.strideShift:][:n]...)
 			setN(&l.n[c], 0)
 		}
 		l.bytes = 0
@@ -61,9 +61,14 @@ func (p *BufferPool) releaseAll() int64 {
 // buffers out, the pages of the free slots of 4 KiB or more are discarded (MADV_DONTNEED), so
 // resident memory falls. The pool stays usable; Gets after Trim map memory afresh.
 func (p *BufferPool) Trim() int64 {
-	p.draining.Add(1)
-	defer p.draining.Add(-1)
-	return p.releaseAll() + p.sweepSlabs(true)
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+	p.active.Store(0)
+	n := p.releaseAll() + p.sweepSlabs(true)
+	if !p.closed.Load() {
+		p.active.Store(int32(len(p.locals)))
+	}
+	return n
 }
 
 // sweepSlabs unmaps every slab with nothing idle or out, and, when discard is set, discards
@@ -110,7 +115,9 @@ func (p *BufferPool) Close() error {
 	if !p.closed.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
-	p.draining.Add(1) // for good: the P caches are never used again
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+	p.active.Store(0) // for good: the P caches are never used again
 	p.releaseAll()
 	p.sweepSlabs(false)
 	if s := p.Stats(); s.InUse > 0 {

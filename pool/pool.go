@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -15,17 +16,19 @@ type BufferPool struct {
 	// Read by every Get and Put; written only while the pool is built.
 	locals      []local
 	classes     []sizeClass
-	stride      int   // items per class in a P's cache (LocalCacheSize)
+	strideShift int   // log2 of the items per class in a P's cache (LocalCacheSize rounded up)
 	maxClass    int   // size of the largest pooled class
 	minKeep     int   // lowest class that Put keeps
 	localBudget int64 // bytes a P's cache may hold
 	shardMask   int
 	cfg         Config
 
-	// draining is non-zero while Trim or Close empties the P caches (and forever after
-	// Close): Get and Put then leave the P caches alone.
-	draining atomic.Int32
-	closed   atomic.Bool
+	// active is the number of P caches in use: len(locals), or 0 while Trim or Close empties
+	// them (and forever after Close), so that Get and Put then leave them alone.
+	active    atomic.Int32
+	localBase unsafe.Pointer // &locals[0]
+	drainMu   sync.Mutex     // serializes Trim and Close
+	closed    atomic.Bool
 
 	sharedIdle   atomic.Int64 // bytes idle in shards
 	sharedBudget int64
@@ -45,16 +48,17 @@ type BufferPool struct {
 // local is one P's cache: per class, a stack of up to stride idle buffers, touched only by
 // the goroutine running on that P inside procPin.
 type local struct {
-	n     [maxClasses]uint32
+	n     [classSlots]uint32
+	stack [classSlots]uintptr // address of class c's items: items[c<<strideShift:][:localCap]
 	bytes int64
-	items []entry // class c uses items[c*stride : (c+1)*stride]
+	items []entry
 	classCounters
 	_ [64]byte // no false sharing with the next P's cache
 }
 
 // classCounters count per class. In a P's cache only that P writes them.
 type classCounters struct {
-	hits, misses, puts [maxClasses]uint64
+	hits, misses, puts [classSlots]uint64
 }
 
 // entry is an idle buffer: its address and the address of its state byte.
@@ -99,11 +103,11 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	nlocal := max(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	nclass := classOf(cfg.MaxBufferSize) + 1
 	p := &BufferPool{
-		cfg:       cfg,
-		stride:    cfg.LocalCacheSize,
-		maxClass:  cfg.MaxBufferSize,
-		shardMask: cfg.NumShards - 1,
-		regions:   make(map[*region]struct{}),
+		cfg:         cfg,
+		strideShift: bits.Len(uint(nextPow2(cfg.LocalCacheSize)) - 1),
+		maxClass:    cfg.MaxBufferSize,
+		shardMask:   cfg.NumShards - 1,
+		regions:     make(map[*region]struct{}),
 	}
 	if cfg.MinBufferSize > 0 {
 		p.minKeep = classOf(cfg.MinBufferSize)
@@ -117,13 +121,22 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	p.sharedBudget = cfg.MaxIdleBytes - p.localBudget*int64(nlocal)
 	p.locals = make([]local, nlocal)
 	for i := range p.locals {
-		p.locals[i].items = make([]entry, nclass*p.stride)
+		l := &p.locals[i]
+		l.items = make([]entry, nclass<<p.strideShift)
+		for c := range nclass {
+			l.stack[c] = uintptr(unsafe.Pointer(&l.items[c<<p.strideShift]))
+		}
 	}
+	p.localBase = unsafe.Pointer(&p.locals[0])
+	p.active.Store(int32(nlocal))
 	p.classes = make([]sizeClass, nclass)
 	for c := range p.classes {
 		sc := &p.classes[c]
 		sc.size = classSize(c)
-		sc.localCap = uint32(min(int64(p.stride), p.localBudget/int64(sc.size)))
+		sc.localCap = uint32(min(int64(cfg.LocalCacheSize), p.localBudget/int64(sc.size)))
+		if c < p.minKeep {
+			sc.localCap = 0
+		}
 		sc.shards = make([]shard, cfg.NumShards)
 	}
 	return p, nil
@@ -140,7 +153,7 @@ var zeroBuf [1]byte
 // 4 KiB or more start on a page boundary, smaller ones on a multiple of their size class.
 // Get panics where TryGet would return an error.
 func (p *BufferPool) Get(size int) []byte {
-	b, err := p.TryGet(size)
+	b, err := p.get(size)
 	if err != nil {
 		panic(err)
 	}
@@ -149,45 +162,64 @@ func (p *BufferPool) Get(size int) []byte {
 
 // GetZeroed is Get with the contents zeroed.
 func (p *BufferPool) GetZeroed(size int) []byte {
-	b, err := p.get(size, true)
+	b, err := p.get(size)
 	if err != nil {
 		panic(err)
 	}
+	clear(b)
 	return b
 }
 
 // TryGet is Get returning an error instead of panicking: ErrInvalidSize for a negative or
 // impossible size, ErrClosed after Close, or the system's refusal to map memory.
-func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size, false) }
+func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size) }
 
-func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
-	if uint(size-1) < uint(p.maxClass) {
-		c := classOf(size)
-		pid := procPin()
-		if uint(pid) < uint(len(p.locals)) && p.draining.Load() == 0 {
-			l := &p.locals[pid]
-			raceAcquire(unsafe.Pointer(l))
-			if n := l.n[c]; n != 0 {
-				n--
-				e := l.items[c*p.stride+int(n)]
-				setN(&l.n[c], n)
-				l.bytes -= int64(minClassSize) << c
-				bump(&l.hits[c], 1)
-				raceReleaseMerge(unsafe.Pointer(l))
-				procUnpin()
-				*(*uint8)(ptr(e.state)) = stateOut
-				b := unsafe.Slice((*byte)(ptr(e.addr)), minClassSize<<c)[:size]
-				if zero {
-					clear(b)
-				}
-				return b, nil
-			}
+// get is the fast path of every Get: a pop from the current P's cache. Pinning first keeps
+// the values computed below in registers instead of spilling them around the call.
+func (p *BufferPool) get(size int) ([]byte, error) {
+	pid := procPin()
+	if l := p.cache(pid); l != nil && uint(size-1) < uint(p.maxClass) {
+		c := classOf(size) & (classSlots - 1)
+		raceAcquire(unsafe.Pointer(l))
+		if n := l.n[c]; n != 0 {
+			n--
+			e := *l.item(c, n)
+			setN(&l.n[c], n)
+			l.bytes -= int64(minClassSize) << c
+			bump(&l.hits[c], 1)
 			raceReleaseMerge(unsafe.Pointer(l))
+			procUnpin()
+			*(*uint8)(ptr(e.state)) = stateOut
+			return makeSlice(e.addr, size, minClassSize<<c), nil
 		}
-		procUnpin()
-		return p.getSlow(size, c, zero)
+		raceReleaseMerge(unsafe.Pointer(l))
 	}
-	return p.getOther(size)
+	procUnpin()
+	return p.getSlow(size)
+}
+
+// cache returns the P's cache for pid, or nil when that P has none (GOMAXPROCS grew after
+// the pool was built) or the caches are being drained. Call it pinned.
+func (p *BufferPool) cache(pid int) *local {
+	if uint(pid) >= uint(p.active.Load()) {
+		return nil
+	}
+	return (*local)(unsafe.Add(p.localBase, uintptr(pid)*unsafe.Sizeof(local{})))
+}
+
+// item returns the i-th slot of class c's stack in the P's cache. Callers keep i below the
+// class's localCap, which the compiler cannot see.
+func (l *local) item(c int, i uint32) *entry {
+	return (*entry)(ptr(l.stack[c] + uintptr(i)*unsafe.Sizeof(entry{})))
+}
+
+// makeSlice builds the slice of a buffer at addr without the checks of unsafe.Slice, whose
+// arguments are known good here.
+func makeSlice(addr uintptr, n, c int) []byte {
+	return *(*[]byte)(unsafe.Pointer(&struct {
+		addr uintptr
+		n, c int
+	}{addr, n, c}))
 }
 
 // Put gives buf back to the pool. buf must start at the first byte of a buffer from this
@@ -198,28 +230,19 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 // the buffer again: the pool may hand it to someone else at once.
 func (p *BufferPool) Put(buf []byte) error {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
-	r := p.pages.lookup(addr)
-	if r == nil {
-		return p.putUnknown(addr)
-	}
-	_, st, ok := r.slot(addr)
-	if !ok || r.kind == kindOversize {
-		return p.putOther(r, st, ok)
-	}
-	if s := *st; s != stateOut {
-		return p.reject(s)
-	}
-	*st = stateIdle
-	c := r.class
-	if c >= p.minKeep {
-		pid := procPin()
-		if uint(pid) < uint(len(p.locals)) && p.draining.Load() == 0 {
-			l := &p.locals[pid]
+	pid := procPin()
+	// The fast path: a buffer that is out, of a class the P caches keep, going into the
+	// current P's cache. Anything else (errors included) is sorted out by putSlow.
+	if r, l := p.pages.lookup(addr), p.cache(pid); r != nil && l != nil {
+		if off := addr - r.base; off < r.span && off&r.mask == 0 {
+			st := (*uint8)(ptr(r.states + off>>(r.shift&63)))
+			c := r.class & (classSlots - 1)
 			raceAcquire(unsafe.Pointer(l))
 			sz := int64(minClassSize) << c
-			if n := l.n[c]; n < p.classes[c].localCap && l.bytes+sz <= p.localBudget {
-				l.items[c*p.stride+int(n)] = entry{addr, uintptr(unsafe.Pointer(st))}
-				setN(&l.n[c], n+1)
+			if i := l.n[c]; *st == stateOut && i < r.localCap && l.bytes+sz <= p.localBudget {
+				*st = stateIdle
+				*l.item(c, i) = entry{addr, uintptr(unsafe.Pointer(st))}
+				setN(&l.n[c], i+1)
 				l.bytes += sz
 				bump(&l.puts[c], 1)
 				raceReleaseMerge(unsafe.Pointer(l))
@@ -228,9 +251,9 @@ func (p *BufferPool) Put(buf []byte) error {
 			}
 			raceReleaseMerge(unsafe.Pointer(l))
 		}
-		procUnpin()
 	}
-	return p.putSlow(entry{addr, uintptr(unsafe.Pointer(st))}, r)
+	procUnpin()
+	return p.putSlow(addr)
 }
 
 func (p *BufferPool) reject(state uint8) error {

@@ -33,11 +33,14 @@ type region struct {
 	mask   uintptr // slot size - 1; 0 for a single buffer
 	states uintptr // address of the state bytes, one per slot
 	class  int     // -1 for oversize
-	kind   regionKind
-	shift  uint8 // log2 of the slot size
-	pinned bool
-	mem    []byte // the mapping, for offheap.Free
-	size   int    // bytes of the slot or buffer (for oversize, the mapping's usable bytes)
+	// localCap is how many buffers of this region's class a P's cache holds; 0 sends every Put
+	// to the slow path (oversize buffers, classes below MinBufferSize).
+	localCap uint32
+	kind     regionKind
+	shift    uint8 // log2 of the slot size
+	pinned   bool
+	mem      []byte // the mapping, for offheap.Free
+	size     int    // bytes of the slot or buffer (for oversize, the mapping's usable bytes)
 
 	// state is the state byte of a single-buffer region (states points here). Only the
 	// buffer's holder touches it, as with a slab slot's byte.
@@ -128,6 +131,7 @@ func (p *BufferPool) newSlab(c int) (*region, error) {
 		states: start, class: c, kind: kindSlab, shift: uint8(minClassShift + c),
 		pinned: pinned, mem: mem, size: size,
 		freeStack: (start + uintptr(n) + 1) &^ 1, nslots: n, partialIdx: -1,
+		localCap: p.classes[c].localCap,
 	}
 	if err := p.register(r); err != nil {
 		return nil, err
@@ -153,6 +157,7 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 	}
 	if c >= 0 {
 		r.shift = uint8(minClassShift + c)
+		r.localCap = p.classes[c].localCap
 	}
 	r.states = uintptr(unsafe.Pointer(&r.state))
 	if err := p.register(r); err != nil {

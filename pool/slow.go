@@ -12,13 +12,17 @@ const maxBatch = 32
 // maxRequest is the largest size TryGet attempts; larger requests cannot be mapped.
 const maxRequest = 1 << 46
 
-// getSlow serves a Get of a pooled class that the P's cache could not: from the shards (the
-// P's home shard first, then stealing), refilling the P's cache with a batch, else from fresh
-// memory.
-func (p *BufferPool) getSlow(size, c int, zero bool) ([]byte, error) {
+// getSlow serves a Get that the P's cache could not. For a pooled class: from the shards
+// (the P's home shard first, then stealing), refilling the P's cache with a batch, else from
+// fresh memory.
+func (p *BufferPool) getSlow(size int) ([]byte, error) {
+	if uint(size-1) >= uint(p.maxClass) {
+		return p.getOther(size)
+	}
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
+	c := classOf(size)
 	sc := &p.classes[c]
 	var batch [maxBatch]entry
 	want := min(maxBatch, int(sc.localCap)/2+1)
@@ -34,22 +38,14 @@ func (p *BufferPool) getSlow(size, c int, zero bool) ([]byte, error) {
 		}
 		p.countGet(c, true)
 		*(*uint8)(ptr(e.state)) = stateOut
-		b := unsafe.Slice((*byte)(ptr(e.addr)), sc.size)[:size]
-		if zero {
-			clear(b)
-		}
-		return b, nil
+		return makeSlice(e.addr, size, sc.size), nil
 	}
-	e, fresh, err := p.fresh(c)
+	e, _, err := p.fresh(c)
 	if err != nil {
 		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
 	}
 	p.countGet(c, false)
-	b := unsafe.Slice((*byte)(ptr(e.addr)), sc.size)[:size]
-	if zero && !fresh {
-		clear(b)
-	}
-	return b, nil
+	return makeSlice(e.addr, size, sc.size), nil
 }
 
 // fresh hands out a buffer of class c that no cache holds: a slot of a slab with room, a
@@ -141,9 +137,16 @@ func (p *BufferPool) getOther(size int) ([]byte, error) {
 	return unsafe.Slice((*byte)(ptr(r.base)), r.size)[:size], nil
 }
 
-// putOther answers a Put that found a region but not a pooled buffer: an interior slice, or
-// an oversize buffer, which is unmapped at once.
-func (p *BufferPool) putOther(r *region, st *uint8, ok bool) error {
+// putSlow answers every Put that the fast path did not take: refusals, and buffers the P's
+// cache could not take because it is full (then half of it moves to the shard too), the pool
+// is draining or closed, the class is below MinBufferSize, or the buffer is oversize
+// (unmapped at once).
+func (p *BufferPool) putSlow(addr uintptr) error {
+	r := p.pages.lookup(addr)
+	if r == nil {
+		return p.putUnknown(addr)
+	}
+	_, st, ok := r.slot(addr)
 	if !ok {
 		p.rejected.Add(1)
 		return ErrNotOwned
@@ -151,17 +154,14 @@ func (p *BufferPool) putOther(r *region, st *uint8, ok bool) error {
 	if s := *st; s != stateOut {
 		return p.reject(s)
 	}
-	*st = stateFree
-	p.oversizePuts.Add(1)
-	p.oversizeOut.Add(-int64(r.size))
-	p.unmap(r)
-	return nil
-}
-
-// putSlow takes back a buffer (already marked idle) that the P's cache could not: the cache
-// is full (then half of it moves to the shard too), the pool is draining or closed, or the
-// class is below MinBufferSize.
-func (p *BufferPool) putSlow(e entry, r *region) error {
+	*st = stateIdle
+	e := entry{addr, uintptr(unsafe.Pointer(st))}
+	if r.kind == kindOversize {
+		p.oversizePuts.Add(1)
+		p.oversizeOut.Add(-int64(r.size))
+		p.release(e, r)
+		return nil
+	}
 	c := r.class
 	p.countPut(c)
 	if c < p.minKeep || p.closed.Load() {
@@ -262,12 +262,11 @@ func (p *BufferPool) cacheBatch(c int, es []entry) {
 	sc := &p.classes[c]
 	k := 0
 	pid := procPin()
-	if uint(pid) < uint(len(p.locals)) && p.draining.Load() == 0 {
-		l := &p.locals[pid]
+	if l := p.cache(pid); l != nil {
 		raceAcquire(unsafe.Pointer(l))
 		n := l.n[c]
 		for k < len(es) && n < sc.localCap && l.bytes+int64(sc.size) <= p.localBudget {
-			l.items[c*p.stride+int(n)] = es[k]
+			*l.item(c, n) = es[k]
 			n++
 			k++
 			l.bytes += int64(sc.size)
@@ -285,13 +284,11 @@ func (p *BufferPool) cacheBatch(c int, es []entry) {
 // cache into dst.
 func (p *BufferPool) takeLocal(c int, dst []entry) int {
 	k := 0
-	pid := procPin()
-	if uint(pid) < uint(len(p.locals)) && p.draining.Load() == 0 {
-		l := &p.locals[pid]
+	if l := p.cache(procPin()); l != nil {
 		raceAcquire(unsafe.Pointer(l))
 		n := int(l.n[c])
 		k = min(n, len(dst))
-		items := l.items[c*p.stride : c*p.stride+n]
+		items := l.items[c<<p.strideShift:][:n]
 		copy(dst, items[:k])
 		copy(items, items[k:])
 		setN(&l.n[c], uint32(n-k))
