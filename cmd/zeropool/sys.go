@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zeropool-go/zeropool/pool"
+)
+
+// Where the facts come from.
+const (
+	thpPath         = "/sys/kernel/mm/transparent_hugepage/enabled"
+	maxMapCountPath = "/proc/sys/vm/max_map_count"
+	statusPath      = "/proc/self/status"
+	clearRefsPath   = "/proc/self/clear_refs"
+)
+
+// capIPCLock is the capability bit that lifts RLIMIT_MEMLOCK (linux/capability.h).
+const capIPCLock = 14
+
+// bracketed returns the selected word of a sysfs choice list such as
+// "always [madvise] never".
+func bracketed(s string) (string, error) {
+	i := strings.IndexByte(s, '[')
+	j := strings.IndexByte(s, ']')
+	if i < 0 || j < i {
+		return "", fmt.Errorf("no [selected] value in %q", strings.TrimSpace(s))
+	}
+	return s[i+1 : j], nil
+}
+
+// thpMode reads the transparent huge page mode: always, madvise or never.
+func thpMode() (string, error) {
+	b, err := os.ReadFile(thpPath)
+	if err != nil {
+		return "", err
+	}
+	return bracketed(string(b))
+}
+
+// statusField returns the value of one "Name:\tvalue" line of /proc/self/status.
+func statusField(name string) (string, error) {
+	b, err := os.ReadFile(statusPath)
+	if err != nil {
+		return "", err
+	}
+	return parseStatusField(b, name)
+}
+
+func parseStatusField(status []byte, name string) (string, error) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && k == name {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("%s: no %s line", statusPath, name)
+}
+
+// hasCap reports whether the hexadecimal capability mask capEff (as in CapEff) holds bit.
+func hasCap(capEff string, bit uint) (bool, error) {
+	m, err := strconv.ParseUint(capEff, 16, 64)
+	if err != nil {
+		return false, fmt.Errorf("capability mask %q: %w", capEff, err)
+	}
+	return m&(1<<bit) != 0, nil
+}
+
+// hasCapIPCLock reports whether this process may lock memory beyond RLIMIT_MEMLOCK.
+func hasCapIPCLock() (bool, error) {
+	v, err := statusField("CapEff")
+	if err != nil {
+		return false, err
+	}
+	return hasCap(v, capIPCLock)
+}
+
+// memlockLimit returns RLIMIT_MEMLOCK; unlimited is unix.RLIM_INFINITY.
+func memlockLimit() (soft, hard uint64, err error) {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &r); err != nil {
+		return 0, 0, err
+	}
+	return r.Cur, r.Max, nil
+}
+
+func formatLimit(n uint64) string {
+	if n == unix.RLIM_INFINITY {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%s (%d bytes)", formatBytesU(n), n)
+}
+
+func formatBytesU(n uint64) string {
+	if n > 1<<62 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return pool.FormatBytes(int64(n))
+}
+
+func maxMapCount() (int, error) {
+	b, err := os.ReadFile(maxMapCountPath)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// kernel returns the system name, release and machine, as uname -srm prints them.
+func kernel() (string, error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "", err
+	}
+	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:]) + " " +
+		unix.ByteSliceToString(u.Machine[:]), nil
+}
+
+// kibField parses a "1234 kB" status value into bytes.
+func kibField(v string) (int64, error) {
+	num, ok := strings.CutSuffix(v, " kB")
+	if !ok {
+		return 0, fmt.Errorf("%q is not in kB", v)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return n << 10, nil
+}
+
+// peakRSS returns the process's peak resident set size (VmHWM).
+func peakRSS() (int64, error) {
+	v, err := statusField("VmHWM")
+	if err != nil {
+		return 0, err
+	}
+	return kibField(v)
+}
+
+// currentRSS returns the process's resident set size now (VmRSS).
+func currentRSS() (int64, error) {
+	v, err := statusField("VmRSS")
+	if err != nil {
+		return 0, err
+	}
+	return kibField(v)
+}
+
+// resetPeakRSS sets VmHWM back to the current RSS (Linux 4.0+), so that each phase of the
+// demo reports its own peak rather than the process's.
+func resetPeakRSS() error {
+	return os.WriteFile(clearRefsPath, []byte("5"), 0)
+}
