@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// runCmd runs a command line in process and returns its exit code and output.
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageListsCommands(t *testing.T) {
+	code, out, errOut := runCmd("help")
+	assert.Equal(t, exitOK, code)
+	assert.Empty(t, errOut)
+	for _, c := range commands {
+		assert.Contains(t, out, "  "+c.name+" ", "usage lists %s", c.name)
+	}
+	assert.Contains(t, out, "help")
+}
+
+func TestNoArgumentsPrintsUsage(t *testing.T) {
+	code, out, errOut := runCmd()
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "Commands:")
+}
+
+func TestUnknownCommand(t *testing.T) {
+	for _, args := range [][]string{{"frobnicate"}, {"help", "frobnicate"}, {"bench"}} {
+		code, _, errOut := runCmd(args...)
+		assert.Equal(t, exitUsage, code, "%v", args)
+		assert.Contains(t, errOut, "unknown command", "%v", args)
+		assert.Contains(t, errOut, "Commands:", "%v", args)
+	}
+}
+
+func TestHelpForACommandShowsItsFlags(t *testing.T) {
+	code, out, _ := runCmd("help", "demo")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "-size")
+	assert.Contains(t, out, "-rounds")
+
+	code, _, errOut := runCmd("demo", "-h")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, errOut, "-size")
+}
+
+func TestBadArguments(t *testing.T) {
+	for _, args := range [][]string{
+		{"info", "extra"},
+		{"info", "-nope"},
+		{"demo", "extra"},
+		{"demo", "-size", "lots"},
+		{"demo", "-size", "0"},
+		{"demo", "-rounds", "0"},
+		{"demo", "-rounds", "-3"},
+	} {
+		code, out, errOut := runCmd(args...)
+		assert.Equal(t, exitUsage, code, "%v", args)
+		assert.Empty(t, out, "%v", args)
+		assert.NotEmpty(t, errOut, "%v", args)
+	}
+}
