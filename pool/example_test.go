@@ -1,0 +1,74 @@
+package pool_test
+
+import (
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/zeropool-go/zeropool/pool"
+)
+
+// The quick start of the README: one pool for the process, Get a buffer, use it, Put it back.
+func Example() {
+	p := pool.New()
+	defer p.Close()
+
+	buf := p.Get(1 << 20) // 1 MiB, outside the Go heap; not zeroed when reused
+	n := copy(buf, "hello, off-heap world")
+	fmt.Println(len(buf), string(buf[:n]))
+
+	if err := p.Put(buf); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("idle buffers:", p.Len())
+	// Output:
+	// 1048576 hello, off-heap world
+	// idle buffers: 1
+}
+
+// A pool configured like the Rust crate's builder example. Zero fields keep their defaults.
+func ExampleNewWithConfig() {
+	p, err := pool.NewWithConfig(pool.Config{
+		MinBufferSize:      512 << 10, // keep buffers >= 512 KiB (min_buffer_size)
+		LocalCacheSize:     8,         // 8 buffers per P per size class (tls_cache_size)
+		MaxBuffersPerShard: 32,        // up to 32 buffers per shard (max_buffers_per_shard)
+		NumShards:          16,        // override the CPU-based default (num_shards)
+		Pinned:             true,      // mlock, best effort (pinned_memory)
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	buf := p.GetZeroed(4 << 20)
+	fmt.Println(len(buf), buf[0])
+	if err := p.Put(buf); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Config().NumShards, p.Config().LocalCacheSize)
+	// Output:
+	// 4194304 0
+	// 16 8
+}
+
+// Put refuses what it did not hand out, and a buffer it already took back; the pool is
+// unchanged either way.
+func ExampleBufferPool_Put() {
+	p := pool.New()
+	defer p.Close()
+
+	buf := p.Get(64 << 10)
+	fmt.Println(errors.Is(p.Put(make([]byte, 10)), pool.ErrNotOwned)) // heap memory
+	fmt.Println(errors.Is(p.Put(buf[1:]), pool.ErrNotOwned))          // interior slice
+	fmt.Println(p.Put(buf[:0]))                                       // len and cap may differ
+	fmt.Println(errors.Is(p.Put(buf), pool.ErrDoublePut))
+
+	empty := p.Get(0)
+	fmt.Println(len(empty), p.Put(empty))
+	// Output:
+	// true
+	// true
+	// <nil>
+	// true
+	// 0 <nil>
+}
