@@ -25,7 +25,6 @@ func (p *BufferPool) drainLocals() []entry {
 			out = append(out, l.items[c<<p.strideShift:][:n]...)
 			setN(&l.n[c], 0)
 		}
-		l.bytes = 0
 		raceReleaseMerge(unsafe.Pointer(l))
 	}
 	return out

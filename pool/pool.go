@@ -16,10 +16,9 @@ type BufferPool struct {
 	// Read by every Get and Put; written only while the pool is built.
 	locals      []local
 	classes     []sizeClass
-	strideShift int   // log2 of the items per class in a P's cache (LocalCacheSize rounded up)
-	maxClass    int   // size of the largest pooled class
-	minKeep     int   // lowest class that Put keeps
-	localBudget int64 // bytes a P's cache may hold
+	strideShift int // log2 of the items per class in a P's cache (LocalCacheSize rounded up)
+	maxClass    int // size of the largest pooled class
+	minKeep     int // lowest class that Put keeps
 	shardMask   int
 	cfg         Config
 
@@ -50,7 +49,6 @@ type BufferPool struct {
 type local struct {
 	n     [classSlots]uint32
 	stack [classSlots]uintptr // address of class c's items: items[c<<strideShift:][:localCap]
-	bytes int64
 	items []entry
 	classCounters
 	_ [64]byte // no false sharing with the next P's cache
@@ -115,10 +113,10 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 			p.minKeep++
 		}
 	}
-	// A P's cache may hold a quarter of MaxIdleBytes split over the Ps, at most 64 MiB; the
-	// shards hold the rest. Together they never exceed MaxIdleBytes.
-	p.localBudget = min(cfg.MaxIdleBytes/int64(4*nlocal), 64<<20)
-	p.sharedBudget = cfg.MaxIdleBytes - p.localBudget*int64(nlocal)
+	// The P caches together may hold a quarter of MaxIdleBytes, the shards the rest, so the
+	// two never exceed MaxIdleBytes.
+	localBudget := cfg.MaxIdleBytes / int64(4*nlocal)
+	p.sharedBudget = cfg.MaxIdleBytes - localBudget*int64(nlocal)
 	p.locals = make([]local, nlocal)
 	for i := range p.locals {
 		l := &p.locals[i]
@@ -130,16 +128,36 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	p.localBase = unsafe.Pointer(&p.locals[0])
 	p.active.Store(int32(nlocal))
 	p.classes = make([]sizeClass, nclass)
+	caps := localCaps(localBudget, cfg.LocalCacheSize, nclass, p.minKeep)
 	for c := range p.classes {
 		sc := &p.classes[c]
 		sc.size = classSize(c)
-		sc.localCap = uint32(min(int64(cfg.LocalCacheSize), p.localBudget/int64(sc.size)))
-		if c < p.minKeep {
-			sc.localCap = 0
-		}
+		sc.localCap = caps[c]
 		sc.shards = make([]shard, cfg.NumShards)
 	}
 	return p, nil
+}
+
+// localCaps splits a P's byte budget over the classes: each class up to LocalCacheSize
+// buffers, what small classes cannot use going to larger ones, and the whole never more than
+// budget. A fixed split keeps a byte count off the hot path.
+func localCaps(budget int64, perClass, nclass, minKeep int) []uint32 {
+	caps := make([]uint32, nclass)
+	for c := minKeep; c < nclass; c++ {
+		// Share what is left among the classes, this one and larger, that could still hold
+		// one buffer.
+		k := 0
+		for d := c; d < nclass && int64(classSize(d)) <= budget; d++ {
+			k++
+		}
+		if k == 0 {
+			break
+		}
+		n := min(int64(perClass), budget/int64(k)/int64(classSize(c)))
+		caps[c] = uint32(n)
+		budget -= n * int64(classSize(c))
+	}
+	return caps
 }
 
 // Config returns the pool's configuration with every default filled in.
@@ -185,7 +203,6 @@ func (p *BufferPool) get(size int) ([]byte, error) {
 			n--
 			e := *l.item(c, n)
 			setN(&l.n[c], n)
-			l.bytes -= int64(minClassSize) << c
 			bump(&l.hits[c], 1)
 			raceReleaseMerge(unsafe.Pointer(l))
 			procUnpin()
@@ -238,12 +255,10 @@ func (p *BufferPool) Put(buf []byte) error {
 			st := (*uint8)(ptr(r.states + off>>(r.shift&63)))
 			c := r.class & (classSlots - 1)
 			raceAcquire(unsafe.Pointer(l))
-			sz := int64(minClassSize) << c
-			if i := l.n[c]; *st == stateOut && i < r.localCap && l.bytes+sz <= p.localBudget {
+			if i := l.n[c]; *st == stateOut && i < r.localCap {
 				*st = stateIdle
 				*l.item(c, i) = entry{addr, uintptr(unsafe.Pointer(st))}
 				setN(&l.n[c], i+1)
-				l.bytes += sz
 				bump(&l.puts[c], 1)
 				raceReleaseMerge(unsafe.Pointer(l))
 				procUnpin()

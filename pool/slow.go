@@ -265,11 +265,10 @@ func (p *BufferPool) cacheBatch(c int, es []entry) {
 	if l := p.cache(pid); l != nil {
 		raceAcquire(unsafe.Pointer(l))
 		n := l.n[c]
-		for k < len(es) && n < sc.localCap && l.bytes+int64(sc.size) <= p.localBudget {
+		for k < len(es) && n < sc.localCap {
 			*l.item(c, n) = es[k]
 			n++
 			k++
-			l.bytes += int64(sc.size)
 		}
 		setN(&l.n[c], n)
 		raceReleaseMerge(unsafe.Pointer(l))
@@ -292,7 +291,6 @@ func (p *BufferPool) takeLocal(c int, dst []entry) int {
 		copy(dst, items[:k])
 		copy(items, items[k:])
 		setN(&l.n[c], uint32(n-k))
-		l.bytes -= int64(k * classSize(c))
 		raceReleaseMerge(unsafe.Pointer(l))
 	}
 	procUnpin()
