@@ -18,6 +18,9 @@ var (
 	// for range operations, does not lie inside one): foreign memory, an interior slice, or a
 	// mapping already freed.
 	ErrNotMapped = errors.New("offheap: not a live mapping from Alloc")
+	// ErrPinFailed is returned by Alloc with PinRequired when the kernel refuses to lock the
+	// mapping (RLIMIT_MEMLOCK, no CAP_IPC_LOCK); it wraps the errno.
+	ErrPinFailed = errors.New("offheap: could not lock the mapping into RAM")
 )
 
 var pageSize = os.Getpagesize()
@@ -61,9 +64,15 @@ func Alloc(size int, opts ...Option) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags}
+	// A required lock is asked of the backend as a best-effort one and checked here, so that
+	// its failure is told apart from a failure to map, whatever the backend.
+	s := mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags &^ specLockRequired}
 	if err := be.mapRegion(&s); err != nil {
 		return nil, fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err)
+	}
+	if c.flags&specLockRequired != 0 && s.result&resultLocked == 0 {
+		_ = be.unmap(uintptr(s.base), uintptr(s.total))
+		return nil, fmt.Errorf("%w: %d bytes (%s backend): %w", ErrPinFailed, size, be.name(), syscall.Errno(-s.lockErr))
 	}
 	m := &mapping{addr: uintptr(s.addr), size: uintptr(s.size), base: uintptr(s.base),
 		total: uintptr(s.total), be: be, spec: s}
