@@ -2,6 +2,10 @@ package pool
 
 import (
 	"errors"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -221,4 +225,73 @@ func TestTrimWithBuffersOut(t *testing.T) {
 		require.NoError(t, p.Put(b))
 	}
 	assert.Zero(t, p.Stats().InUse)
+}
+
+// Close while goroutines are busy with the pool: every Get after it fails with ErrClosed,
+// every buffer out at that moment goes back with a nil Put, and at the end nothing is left
+// mapped.
+func TestCloseDuringTraffic(t *testing.T) {
+	p, err := NewWithConfig(Config{MaxBufferSize: 1 << 20})
+	require.NoError(t, err)
+	const goroutines = 8
+	var started, wg sync.WaitGroup
+	var gets, closedGets atomic.Int64
+	started.Add(goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			var held [][]byte
+			first := true
+			for {
+				n := 1 + rng.IntN(1<<rng.IntN(22)) // up to 2 MiB: oversize included
+				b, err := p.TryGet(n)
+				if first {
+					started.Done()
+					first = false
+				}
+				if err != nil {
+					if !errors.Is(err, ErrClosed) {
+						t.Errorf("TryGet(%d): %v", n, err)
+					}
+					closedGets.Add(1)
+					break
+				}
+				gets.Add(1)
+				b[0], b[n-1] = byte(g), byte(g)
+				held = append(held, b)
+				if len(held) > rng.IntN(4) {
+					k := rng.IntN(len(held))
+					if err := p.Put(held[k]); err != nil {
+						t.Errorf("Put: %v", err)
+					}
+					held = append(held[:k], held[k+1:]...)
+				}
+			}
+			for _, b := range held {
+				if b[0] != byte(g) || b[len(b)-1] != byte(g) {
+					t.Errorf("goroutine %d: a buffer out across Close lost its contents", g)
+				}
+				if err := p.Put(b); err != nil {
+					t.Errorf("Put after Close of a buffer that was out: %v", err)
+				}
+			}
+		})
+	}
+	started.Wait()
+	for gets.Load() < 2000 {
+		runtime.Gosched()
+	}
+	err = p.Close()
+	if err != nil {
+		assert.True(t, errors.Is(err, ErrBuffersOut), "%v", err)
+	}
+	wg.Wait()
+	assert.Equal(t, int64(goroutines), closedGets.Load(), "every goroutine saw ErrClosed")
+	s := p.Stats()
+	assert.Zero(t, s.InUse, "%s", s)
+	assert.Zero(t, s.Idle)
+	assert.Zero(t, s.MappedBytes, "nothing stays mapped after Close and the last Put")
+	assert.Equal(t, s.Maps, s.Unmaps)
+	assert.Equal(t, s.Gets, s.Puts)
+	assert.Zero(t, s.Rejected)
 }

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/zeropool-go/zeropool/offheap"
 )
 
 // badPut runs one Put that the pool must refuse with want, and checks that the refusal is
@@ -40,6 +44,35 @@ func TestPutRejectsForeignMemory(t *testing.T) {
 	t.Run("stack array", func(t *testing.T) {
 		var a [64]byte
 		badPut(t, p, a[:], ErrNotOwned)
+	})
+	t.Run("foreign mapping", func(t *testing.T) {
+		m, err := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+		require.NoError(t, err)
+		defer func() { assert.NoError(t, unix.Munmap(m)) }()
+		badPut(t, p, m, ErrNotOwned)
+		badPut(t, p, m[4096:], ErrNotOwned)
+		o, err := offheap.Alloc(64 << 10)
+		require.NoError(t, err)
+		defer func() { assert.NoError(t, offheap.Free(o)) }()
+		badPut(t, p, o, ErrNotOwned)
+	})
+	// A pooled 512 KiB buffer has a 2 MiB-aligned mapping of its own; the rest of its 2 MiB
+	// granule is free address space, where another mapping can land. Memory there is not
+	// the pool's, though the pool's index finds the buffer's mapping for it.
+	t.Run("foreign mapping beside a pooled buffer", func(t *testing.T) {
+		b := p.Get(512 << 10)
+		defer func() { assert.NoError(t, p.Put(b)) }()
+		at := addrOf(b) + 1<<20
+		raw, err := unix.MmapPtr(-1, 0, ptr(at), 4096, unix.PROT_READ|unix.PROT_WRITE,
+			unix.MAP_ANON|unix.MAP_PRIVATE|unix.MAP_FIXED_NOREPLACE)
+		if err != nil {
+			t.Skipf("cannot map at %#x: %v", at, err)
+		}
+		defer func() { assert.NoError(t, unix.MunmapPtr(raw, 4096)) }()
+		if uintptr(raw) != at { // kernels before 4.17 take the address as a hint
+			t.Skipf("the kernel mapped %#x instead of %#x", uintptr(raw), at)
+		}
+		badPut(t, p, unsafe.Slice((*byte)(raw), 4096), ErrNotOwned)
 	})
 	t.Run("another pool's buffer", func(t *testing.T) {
 		for _, n := range []int{100, 4096, 1 << 20} {
