@@ -55,16 +55,12 @@ func Guard(b []byte) (string, error) {
 	return kind, err
 }
 
-// Wipe zeroes b[:cap(b)] with stores the compiler cannot remove. It works on any slice.
+// Wipe zeroes b[:cap(b)] with stores the compiler cannot remove. It works on any slice, and
+// stays in Go whatever the backend: a call into C would cost more than wiping a small secret.
 func Wipe(b []byte) {
-	if cap(b) == 0 {
-		return
+	if cap(b) != 0 {
+		syscallBackend{}.wipe(uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(cap(b)))
 	}
-	be, err := openBackend("")
-	if err != nil {
-		be = syscallBackend{}
-	}
-	be.wipe(uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(cap(b)))
 }
 
 func rangeOp(b []byte, what string, op func(be backend, addr, n uintptr) error) error {

@@ -35,12 +35,19 @@ type Config struct {
 	// where the kernel refuses, the pool works unpinned and counts Stats.PinFailures.
 	// (Rust: pinned_memory.)
 	Pinned bool
-	// Secure is for secrets: zero on Put, no core dump, wipe on fork, guard pages, pinned.
-	// Not available yet: NewWithConfig refuses it.
+	// Secure is for secrets. Every buffer is wiped on Put before anyone else can get it; every
+	// mapping is left out of core dumps (MADV_DONTDUMP), reads as zeros in a forked child
+	// (MADV_WIPEONFORK) and is pinned. Buffers of a page or more have guard pages on both
+	// sides; smaller ones are packed into slabs fenced by guard pages, with a canary after
+	// each buffer that Put checks (ErrCanary).
 	Secure bool
-	// Debug makes idle buffers inaccessible so that a use after Put faults at once.
-	// Not available yet: NewWithConfig refuses it.
+	// Debug makes every idle buffer inaccessible (PROT_NONE), so that a read or write after
+	// Put faults at once instead of corrupting the next holder's data. Sub-page sizes get a
+	// page each; every Get and Put makes a system call. For tests, not production.
 	Debug bool
+	// RequirePinned makes a failure to pin memory (Pinned or Secure) an error from TryGet
+	// instead of a count in Stats.PinFailures.
+	RequirePinned bool
 	// Backend names the offheap backend: "" (the default: ZEROPOOL_BACKEND, else the best
 	// compiled in), "syscall", "cgo" or "purego". See offheap.Backends.
 	Backend string
@@ -118,12 +125,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxIdleBytes < 0 {
 		bad("MaxIdleBytes %d is negative", c.MaxIdleBytes)
 	}
-	if c.Secure {
-		bad("Secure pools are not available in this version: %w", errors.ErrUnsupported)
-	}
-	if c.Debug {
-		bad("Debug pools are not available in this version: %w", errors.ErrUnsupported)
-	}
 	if err := offheap.CheckBackend(c.Backend); err != nil {
 		bad("Backend %q: %w", c.Backend, err)
 	}
@@ -147,6 +148,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxIdleBytes == 0 {
 		c.MaxIdleBytes = d.MaxIdleBytes
+	}
+	if c.Secure {
+		c.Pinned = true
 	}
 	return c, nil
 }

@@ -16,6 +16,10 @@ var (
 	// ErrBuffersOut is returned by Close when buffers are still out. They stay valid until
 	// their Put, which unmaps them.
 	ErrBuffersOut = errors.New("zeropool: buffers still out at Close")
+	// ErrCanary is returned by Put of a small buffer of a Secure pool whose canary, the bytes
+	// just past its end, was overwritten: something wrote past the buffer. The buffer is
+	// taken back (wiped, never handed out again) but the error must not be ignored.
+	ErrCanary = errors.New("zeropool: canary after a secure buffer overwritten (write past its end)")
 	// ErrInvalidConfig is returned by NewWithConfig for a Config it cannot honour.
 	ErrInvalidConfig = errors.New("zeropool: invalid config")
 	// ErrInvalidSize is returned by TryGet for a negative size or one larger than any mapping

@@ -1,12 +1,16 @@
 package pool
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/zeropool-go/zeropool/offheap"
 )
 
 // BufferPool hands out []byte buffers that live outside the Go heap and takes them back for
@@ -20,7 +24,9 @@ type BufferPool struct {
 	maxClass    int // size of the largest pooled class
 	minKeep     int // lowest class that Put keeps
 	shardMask   int
+	minClass    int // lowest class that holds buffers (Debug pools: a page)
 	cfg         Config
+	canary      uint64 // Secure pools: the secret behind every canary
 
 	// active is the number of P caches in use: len(locals), or 0 while Trim or Close empties
 	// them (and forever after Close), so that Get and Put then leave them alone.
@@ -33,7 +39,7 @@ type BufferPool struct {
 	sharedBudget int64
 
 	// Counters off the hot path.
-	rejected, pinFailures            atomic.Uint64
+	rejected, pinFailures, canaries  atomic.Uint64
 	maps, unmaps                     atomic.Uint64
 	oversizeGets, oversizePuts       atomic.Uint64
 	mapped, pinnedBytes, oversizeOut atomic.Int64
@@ -62,9 +68,19 @@ type classCounters struct {
 // entry is an idle buffer: its address and the address of its state byte.
 type entry struct{ addr, state uintptr }
 
+// layout is how the buffers of a class are mapped.
+type layout uint8
+
+const (
+	layoutSlab    layout = iota // slots in slabs (classes up to maxSlabClassSize)
+	layoutCanary                // Secure, below a page: slabs fenced by guard pages, slots two sizes apart with a canary after each
+	layoutMapping               // one mapping per buffer; Secure pools add a guard page on each side
+)
+
 // sizeClass is the shared part of one size class.
 type sizeClass struct {
 	size     int
+	layout   layout
 	localCap uint32 // buffers of this class a P's cache may hold (0: none)
 	shards   []shard
 
@@ -127,12 +143,31 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	}
 	p.localBase = unsafe.Pointer(&p.locals[0])
 	p.active.Store(int32(nlocal))
+	pg := offheap.PageSize()
+	if cfg.Debug {
+		p.minClass = classOf(pg)
+	}
+	if cfg.Secure {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("zeropool: canary secret: %w", err)
+		}
+		p.canary = binary.LittleEndian.Uint64(b[:])
+	}
 	p.classes = make([]sizeClass, nclass)
-	caps := localCaps(localBudget, cfg.LocalCacheSize, nclass, p.minKeep)
+	caps := localCaps(localBudget, cfg.LocalCacheSize, nclass, max(p.minKeep, p.minClass))
 	for c := range p.classes {
 		sc := &p.classes[c]
 		sc.size = classSize(c)
-		sc.localCap = caps[c]
+		switch {
+		case cfg.Secure && !cfg.Debug && sc.size < pg:
+			sc.layout = layoutCanary
+		case cfg.Secure || sc.size > maxSlabClassSize:
+			sc.layout = layoutMapping
+		}
+		if !cfg.Debug { // a Debug pool's every Get and Put changes protections: no P caches
+			sc.localCap = caps[c]
+		}
 		sc.shards = make([]shard, cfg.NumShards)
 	}
 	return p, nil
@@ -273,7 +308,7 @@ func (p *BufferPool) Put(buf []byte) error {
 
 func (p *BufferPool) reject(state uint8) error {
 	p.rejected.Add(1)
-	if state == stateIdle || state == stateFree {
+	if state == stateIdle || state == stateFree || state == stateBroken {
 		return ErrDoublePut
 	}
 	return ErrNotOwned

@@ -8,12 +8,13 @@ import (
 )
 
 // A buffer slot's state byte. Put accepts only stateOut; the other states tell a double Put
-// (idle, free) from a slice the pool never handed out (new).
+// (idle, free, broken) from a slice the pool never handed out (new).
 const (
-	stateNew  = 0 // never handed out
-	stateIdle = 1 // cached, in a P's cache or a shard
-	stateOut  = 2 // held by a caller
-	stateFree = 3 // back on its slab's free list, or its pool closed
+	stateNew    = 0 // never handed out
+	stateIdle   = 1 // cached, in a P's cache or a shard
+	stateOut    = 2 // held by a caller
+	stateFree   = 3 // back on its slab's free list, or its pool closed
+	stateBroken = 4 // its canary was overwritten: never handed out again
 )
 
 type regionKind uint8
@@ -29,18 +30,19 @@ const (
 type region struct {
 	// Set at creation, then only read (by every Put's ownership check).
 	base   uintptr // first slot
-	span   uintptr // slot bytes; 1 for a single buffer, so only its first byte matches
-	mask   uintptr // slot size - 1; 0 for a single buffer
+	span   uintptr // bytes from the first slot to the end of the last; 1 for a single buffer
+	mask   uintptr // distance between slots - 1; 0 for a single buffer
 	states uintptr // address of the state bytes, one per slot
 	class  int     // -1 for oversize
 	// localCap is how many buffers of this region's class a P's cache holds; 0 sends every Put
-	// to the slow path (oversize buffers, classes below MinBufferSize).
+	// to the slow path (oversize buffers, classes below MinBufferSize, Secure and Debug pools).
 	localCap uint32
 	kind     regionKind
-	shift    uint8 // log2 of the slot size
+	shift    uint8 // log2 of the distance between slots
 	pinned   bool
+	canary   bool   // slots are 2*size apart with a canary in the second half (Secure)
 	mem      []byte // the mapping, for offheap.Free
-	size     int    // bytes of the slot or buffer (for oversize, the mapping's usable bytes)
+	size     int    // bytes of a buffer (for oversize, the mapping's usable bytes)
 
 	// state is the state byte of a single-buffer region (states points here). Only the
 	// buffer's holder touches it, as with a slab slot's byte.
@@ -81,6 +83,10 @@ func (r *region) freeSlot(i int) *uint16 {
 
 func (r *region) slotAddr(idx int) uintptr { return r.base + uintptr(idx)<<r.shift }
 
+// canaryOf returns the canary word of the buffer at addr: the pool's secret mixed with the
+// address, so that a canary copied from another slot does not pass.
+func (p *BufferPool) canaryOf(addr uintptr) uint64 { return p.canary ^ uint64(addr)*0x9e3779b97f4a7c15 }
+
 // slot returns the index of the slot that starts at addr and its state byte, or ok == false
 // when addr starts no slot of r.
 func (r *region) slot(addr uintptr) (idx int, st *uint8, ok bool) {
@@ -93,13 +99,23 @@ func (r *region) slot(addr uintptr) (idx int, st *uint8, ok bool) {
 }
 
 // mapRegion maps bytes for a region: aligned to a granule (the page map's unit, and a huge
-// page), pinned when the pool asks.
-func (p *BufferPool) mapRegion(bytes int, huge bool) ([]byte, bool, error) {
+// page), pinned when the pool asks, fenced by guard pages when guard is set, and kept out of
+// core dumps and forked children in Secure pools.
+func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error) {
 	opts := []offheap.Option{offheap.Align(granuleSize), offheap.WithBackend(p.cfg.Backend)}
 	if huge {
 		opts = append(opts, offheap.HugePages())
 	}
-	if p.cfg.Pinned {
+	if guard {
+		opts = append(opts, offheap.GuardPages())
+	}
+	if p.cfg.Secure {
+		opts = append(opts, offheap.NoDump(), offheap.WipeOnFork())
+	}
+	switch {
+	case p.cfg.Pinned && p.cfg.RequirePinned:
+		opts = append(opts, offheap.PinRequired())
+	case p.cfg.Pinned:
 		opts = append(opts, offheap.Pin())
 	}
 	mem, err := offheap.Alloc(bytes, opts...)
@@ -117,21 +133,57 @@ func (p *BufferPool) mapRegion(bytes int, huge bool) ([]byte, bool, error) {
 	return mem, pinned, nil
 }
 
+// canarySlabLayout is slabLayout for layoutCanary: slots 2*size apart (the second half holds
+// the canary), after the header and a guard page, with a guard page after the last slot.
+func canarySlabLayout(size int) (hdr, nslots int) {
+	pg := offheap.PageSize()
+	n := slabSize / (2 * size)
+	for {
+		hdr = (3*n + 2 + pg - 1) &^ (pg - 1)
+		m := (slabSize - hdr - 2*pg) / (2 * size)
+		if m >= n {
+			return hdr, n
+		}
+		n = m
+	}
+}
+
 // newSlab maps and registers a slab for class c. The caller holds the class's slabMu.
 func (p *BufferPool) newSlab(c int) (*region, error) {
 	size := classSize(c)
+	stride, shift := size, uint8(minClassShift+c)
 	hdr, n := slabLayout(size)
-	mem, pinned, err := p.mapRegion(slabSize, false)
+	canary := p.classes[c].layout == layoutCanary
+	if canary {
+		stride, shift = 2*size, shift+1
+		hdr, n = canarySlabLayout(size)
+	}
+	mem, pinned, err := p.mapRegion(slabSize, false, false)
 	if err != nil {
 		return nil, err
 	}
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
+	base := start + uintptr(hdr)
+	if canary {
+		pg := offheap.PageSize()
+		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
+		for _, g := range []int{hdr, end} {
+			if _, err := offheap.Guard(mem[g : g+pg : g+pg]); err != nil {
+				_ = offheap.Free(mem)
+				return nil, err
+			}
+		}
+		base += uintptr(pg)
+	}
 	r := &region{
-		base: start + uintptr(hdr), span: uintptr(n * size), mask: uintptr(size - 1),
-		states: start, class: c, kind: kindSlab, shift: uint8(minClassShift + c),
+		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
+		states: start, class: c, kind: kindSlab, shift: shift,
 		pinned: pinned, mem: mem, size: size,
 		freeStack: (start + uintptr(n) + 1) &^ 1, nslots: n, partialIdx: -1,
-		localCap: p.classes[c].localCap,
+		localCap: p.classes[c].localCap, canary: canary,
+	}
+	if p.cfg.Secure {
+		r.localCap = 0 // every Put wipes: see putSlow
 	}
 	if err := p.register(r); err != nil {
 		return nil, err
@@ -142,7 +194,7 @@ func (p *BufferPool) newSlab(c int) (*region, error) {
 // newMapping maps and registers a single-buffer region of size bytes (class c, or -1 for an
 // oversize buffer).
 func (p *BufferPool) newMapping(size, c int) (*region, error) {
-	mem, pinned, err := p.mapRegion(size, size >= granuleSize)
+	mem, pinned, err := p.mapRegion(size, size >= granuleSize, p.cfg.Secure)
 	if err != nil {
 		return nil, err
 	}
@@ -155,9 +207,11 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 		base: uintptr(unsafe.Pointer(unsafe.SliceData(mem))), span: 1, class: c, kind: kind,
 		pinned: pinned, mem: mem, size: size, partialIdx: -1,
 	}
+	if c >= 0 && !p.cfg.Secure {
+		r.localCap = p.classes[c].localCap
+	}
 	if c >= 0 {
 		r.shift = uint8(minClassShift + c)
-		r.localCap = p.classes[c].localCap
 	}
 	r.states = uintptr(unsafe.Pointer(&r.state))
 	if err := p.register(r); err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/zeropool-go/zeropool/offheap"
 )
 
 // maxBatch bounds the buffers moved at once between a P's cache and a shard.
@@ -22,7 +24,7 @@ func (p *BufferPool) getSlow(size int) ([]byte, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
-	c := classOf(size)
+	c := max(classOf(size), p.minClass)
 	sc := &p.classes[c]
 	var batch [maxBatch]entry
 	want := min(maxBatch, int(sc.localCap)/2+1)
@@ -31,28 +33,37 @@ func (p *BufferPool) getSlow(size int) ([]byte, error) {
 	for i := 0; i <= p.shardMask && got == 0; i++ {
 		got = p.takeShared(sc, (home+i)&p.shardMask, batch[:want])
 	}
+	var e entry
 	if got > 0 {
-		e := batch[got-1]
+		e = batch[got-1]
 		if rest := batch[:got-1]; len(rest) > 0 {
 			p.cacheBatch(c, rest)
 		}
 		p.countGet(c, true)
-		*(*uint8)(ptr(e.state)) = stateOut
-		return makeSlice(e.addr, size, sc.size), nil
+	} else {
+		var err error
+		if e, _, err = p.fresh(c); err != nil {
+			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
+		}
+		p.countGet(c, false)
 	}
-	e, _, err := p.fresh(c)
-	if err != nil {
-		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
+	*(*uint8)(ptr(e.state)) = stateOut
+	b := makeSlice(e.addr, size, sc.size)
+	if p.cfg.Debug {
+		if err := offheap.Protect(b, offheap.ProtReadWrite); err != nil {
+			p.countPut(c)
+			p.release(e, p.pages.lookup(e.addr))
+			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
+		}
 	}
-	p.countGet(c, false)
-	return makeSlice(e.addr, size, sc.size), nil
+	return b, nil
 }
 
 // fresh hands out a buffer of class c that no cache holds: a slot of a slab with room, a
 // slot of a new slab, or a new mapping. fresh reports whether its memory is still all zero.
 func (p *BufferPool) fresh(c int) (e entry, fresh bool, err error) {
 	sc := &p.classes[c]
-	if sc.size > maxSlabClassSize {
+	if sc.layout == layoutMapping {
 		r, err := p.newMapping(sc.size, c)
 		if err != nil {
 			return entry{}, false, err
@@ -73,6 +84,7 @@ func (p *BufferPool) fresh(c int) (e entry, fresh bool, err error) {
 			idx = r.bump
 			r.bump++
 			fresh = true
+			p.setCanary(r, idx)
 		default:
 			sc.dropPartial(r)
 			continue
@@ -92,9 +104,18 @@ func (p *BufferPool) fresh(c int) (e entry, fresh bool, err error) {
 		return entry{}, false, err
 	}
 	r.bump, r.live = 1, 1
+	p.setCanary(r, 0)
 	*r.stateAt(0) = stateOut
 	sc.addPartial(r)
 	return entry{r.base, r.states}, true, nil
+}
+
+// setCanary writes the canary after slot idx of a canary slab, when the slot is first used.
+func (p *BufferPool) setCanary(r *region, idx int) {
+	if r.canary {
+		addr := r.slotAddr(idx)
+		*(*uint64)(ptr(addr + uintptr(r.size))) = p.canaryOf(addr)
+	}
 }
 
 func (sc *sizeClass) addPartial(r *region) {
@@ -156,6 +177,11 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 	}
 	*st = stateIdle
 	e := entry{addr, uintptr(unsafe.Pointer(st))}
+	if p.cfg.Secure || p.cfg.Debug {
+		if err := p.secure(e, r); err != nil {
+			return err
+		}
+	}
 	if r.kind == kindOversize {
 		p.oversizePuts.Add(1)
 		p.oversizeOut.Add(-int64(r.size))
@@ -169,11 +195,55 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 		return nil
 	}
 	sc := &p.classes[c]
+	if p.pushLocal(c, []entry{e}) == 1 { // Secure pools come here with room in the P's cache
+		return nil
+	}
 	var batch [maxBatch + 1]entry
 	batch[0] = e
 	n := 1 + p.takeLocal(c, batch[1:min(maxBatch+1, int(sc.localCap)/2+1)])
 	p.giveShared(sc, p.home(), batch[:n])
 	return nil
+}
+
+// secure applies a Secure or Debug pool's rules to a buffer coming back: check its canary,
+// wipe it, make it inaccessible. A broken canary takes the buffer out of service for good.
+func (p *BufferPool) secure(e entry, r *region) error {
+	b := makeSlice(e.addr, r.size, r.size)
+	if r.canary && *(*uint64)(ptr(e.addr + uintptr(r.size))) != p.canaryOf(e.addr) {
+		offheap.Wipe(b)
+		p.canaries.Add(1)
+		p.countPut(r.class)
+		p.quarantine(e, r)
+		return fmt.Errorf("%w: buffer at %#x (%d bytes)", ErrCanary, e.addr, r.size)
+	}
+	if p.cfg.Secure {
+		offheap.Wipe(b)
+	}
+	if p.cfg.Debug {
+		// Best effort: a kernel out of map entries leaves the buffer accessible, no worse
+		// than an ordinary pool.
+		_ = offheap.Protect(b, offheap.ProtNone)
+	}
+	return nil
+}
+
+// quarantine retires a slot whose canary was broken: it is neither cached nor freed, so it
+// is never handed out again, and its slab is unmapped when nothing else of it is in use.
+func (p *BufferPool) quarantine(e entry, r *region) {
+	*(*uint8)(ptr(e.state)) = stateBroken
+	sc := &p.classes[r.class]
+	sc.slabMu.Lock()
+	r.live--
+	// An empty slab with a retired slot is unmapped at once: it may have no slot left to
+	// hand out, and then nothing would ever find it again.
+	drop := r.live == 0
+	if drop {
+		sc.dropPartial(r)
+	}
+	sc.slabMu.Unlock()
+	if drop {
+		p.unmap(r)
+	}
 }
 
 // home returns the shard index of the current P.
@@ -259,10 +329,17 @@ func (p *BufferPool) giveShared(sc *sizeClass, i int, es []entry) {
 // cacheBatch puts idle buffers of class c into the current P's cache as far as it has room,
 // and the rest into the shards.
 func (p *BufferPool) cacheBatch(c int, es []entry) {
+	if k := p.pushLocal(c, es); k < len(es) {
+		p.giveShared(&p.classes[c], p.home(), es[k:])
+	}
+}
+
+// pushLocal puts idle buffers of class c into the current P's cache as far as it has room,
+// and returns how many it took.
+func (p *BufferPool) pushLocal(c int, es []entry) int {
 	sc := &p.classes[c]
 	k := 0
-	pid := procPin()
-	if l := p.cache(pid); l != nil {
+	if l := p.cache(procPin()); l != nil {
 		raceAcquire(unsafe.Pointer(l))
 		n := l.n[c]
 		for k < len(es) && n < sc.localCap {
@@ -274,9 +351,7 @@ func (p *BufferPool) cacheBatch(c int, es []entry) {
 		raceReleaseMerge(unsafe.Pointer(l))
 	}
 	procUnpin()
-	if k < len(es) {
-		p.giveShared(sc, pid&p.shardMask, es[k:])
-	}
+	return k
 }
 
 // takeLocal moves up to len(dst) of the oldest buffers of class c out of the current P's

@@ -12,15 +12,18 @@ type Stats struct {
 	Gets, Puts   uint64 // successful Gets and accepted Puts
 	Hits, Misses uint64 // Gets served by an idle buffer / by fresh memory
 	Rejected     uint64 // Puts refused (ErrNotOwned, ErrDoublePut, ErrClosed)
-	InUse        int64  // buffers out now
-	InUseBytes   int64  // their bytes (whole size classes)
-	Idle         int64  // buffers held idle for reuse
-	IdleBytes    int64  // their bytes
-	MappedBytes  int64  // bytes mapped now: slabs and single-buffer mappings
-	PinnedBytes  int64  // bytes of those mappings locked into RAM
-	PinFailures  uint64 // mappings that Config.Pinned could not lock
-	Maps, Unmaps uint64 // mappings made and given back
-	Classes      []ClassStats
+	// CanaryFailures counts Puts of Secure buffers whose canary was overwritten (ErrCanary);
+	// they count as Puts too, since the buffer is taken back.
+	CanaryFailures uint64
+	InUse          int64  // buffers out now
+	InUseBytes     int64  // their bytes (whole size classes)
+	Idle           int64  // buffers held idle for reuse
+	IdleBytes      int64  // their bytes
+	MappedBytes    int64  // bytes mapped now: slabs and single-buffer mappings
+	PinnedBytes    int64  // bytes of those mappings locked into RAM
+	PinFailures    uint64 // mappings that Config.Pinned could not lock
+	Maps, Unmaps   uint64 // mappings made and given back
+	Classes        []ClassStats
 }
 
 // ClassStats are the counters of one size class, in Stats.Classes; classes never used are
@@ -43,8 +46,8 @@ func (s Stats) HitRate() float64 {
 // String renders the totals on one line, then one line per class.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gets=%d puts=%d hits=%d misses=%d hit-rate=%.1f%% rejected=%d in-use=%d (%s) idle=%d (%s) mapped=%s pinned=%s pin-failures=%d maps=%d unmaps=%d",
-		s.Gets, s.Puts, s.Hits, s.Misses, 100*s.HitRate(), s.Rejected, s.InUse, FormatBytes(s.InUseBytes),
+	fmt.Fprintf(&b, "gets=%d puts=%d hits=%d misses=%d hit-rate=%.1f%% rejected=%d canary-failures=%d in-use=%d (%s) idle=%d (%s) mapped=%s pinned=%s pin-failures=%d maps=%d unmaps=%d",
+		s.Gets, s.Puts, s.Hits, s.Misses, 100*s.HitRate(), s.Rejected, s.CanaryFailures, s.InUse, FormatBytes(s.InUseBytes),
 		s.Idle, FormatBytes(s.IdleBytes), FormatBytes(s.MappedBytes), FormatBytes(s.PinnedBytes),
 		s.PinFailures, s.Maps, s.Unmaps)
 	for _, c := range s.Classes {
@@ -74,12 +77,13 @@ func FormatBytes(n int64) string {
 // never stops Gets and Puts.
 func (p *BufferPool) Stats() Stats {
 	s := Stats{
-		Rejected:    p.rejected.Load(),
-		MappedBytes: p.mapped.Load(),
-		PinnedBytes: p.pinnedBytes.Load(),
-		PinFailures: p.pinFailures.Load(),
-		Maps:        p.maps.Load(),
-		Unmaps:      p.unmaps.Load(),
+		Rejected:       p.rejected.Load(),
+		CanaryFailures: p.canaries.Load(),
+		MappedBytes:    p.mapped.Load(),
+		PinnedBytes:    p.pinnedBytes.Load(),
+		PinFailures:    p.pinFailures.Load(),
+		Maps:           p.maps.Load(),
+		Unmaps:         p.unmaps.Load(),
 	}
 	for c := range p.classes {
 		sc := &p.classes[c]
