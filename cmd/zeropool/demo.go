@@ -158,12 +158,14 @@ func demo(size, rounds int, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// demoPool returns pool.New(), or, when size is beyond what the defaults keep idle, a pool
-// whose bounds fit it: the demo is about reuse.
+// demoPool returns the pool pool.New() would (as an error rather than New's panic when, say,
+// ZEROPOOL_BACKEND names no usable backend), or, when size is beyond what the defaults keep
+// idle, a pool whose bounds fit it: the demo is about reuse.
 func demoPool(size int) (*pool.BufferPool, string, error) {
 	d := pool.DefaultConfig(runtime.NumCPU())
 	if size <= d.MaxBufferSize && 2*int64(size) <= d.MaxIdleBytes {
-		return pool.New(), "", nil
+		p, err := pool.NewWithConfig(pool.Config{})
+		return p, "", err
 	}
 	cfg := pool.Config{MaxBufferSize: max(d.MaxBufferSize, size), MaxIdleBytes: max(d.MaxIdleBytes, 2*int64(size))}
 	p, err := pool.NewWithConfig(cfg)

@@ -88,3 +88,10 @@ func TestTableAligns(t *testing.T) {
 	require.NoError(t, tb.render(&b))
 	assert.Equal(t, "name       n\n------  ----\na          1\nlonger  1000\n", b.String())
 }
+
+func TestDemoReportsAnUnusableBackend(t *testing.T) {
+	t.Setenv("ZEROPOOL_BACKEND", "no-such-backend")
+	var out, errOut bytes.Buffer
+	assert.Equal(t, exitFail, runDemo([]string{"-size", "1MiB", "-rounds", "1"}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "no-such-backend")
+}

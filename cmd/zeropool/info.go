@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -125,7 +126,8 @@ func howToGet(backend string) string {
 }
 
 // configRows lists every Config field with its value and, where the Rust crate has one, the
-// builder method it corresponds to.
+// builder method it corresponds to. Fields without a row of their own here are listed too,
+// with their plain value, so that the report stays complete as Config grows.
 func configRows(c pool.Config) [][2]string {
 	backend := c.Backend
 	if backend == "" {
@@ -135,7 +137,7 @@ func configRows(c pool.Config) [][2]string {
 	if c.MinBufferSize == 0 {
 		minSize = "0 (every size is kept)"
 	}
-	return [][2]string{
+	rows := [][2]string{
 		{"MinBufferSize", minSize + "   [Rust: min_buffer_size]"},
 		{"MaxBufferSize", pool.FormatBytes(int64(c.MaxBufferSize)) + " (larger buffers get a mapping of their own, unmapped on Put)"},
 		{"LocalCacheSize", fmt.Sprintf("%d buffers per P per size class   [Rust: tls_cache_size]", c.LocalCacheSize)},
@@ -143,10 +145,35 @@ func configRows(c pool.Config) [][2]string {
 		{"MaxBuffersPerShard", fmt.Sprintf("%d per size class   [Rust: max_buffers_per_shard]", c.MaxBuffersPerShard)},
 		{"MaxIdleBytes", pool.FormatBytes(c.MaxIdleBytes) + " (bound on idle memory; Put beyond it unmaps)"},
 		{"Pinned", fmt.Sprintf("%t   [Rust: pinned_memory]", c.Pinned)},
-		{"Secure", fmt.Sprintf("%t (not available yet: NewWithConfig refuses it)", c.Secure)},
-		{"Debug", fmt.Sprintf("%t (not available yet: NewWithConfig refuses it)", c.Debug)},
+		{"Secure", fmt.Sprintf("%t%s", c.Secure, availability(pool.Config{Secure: true}))},
+		{"Debug", fmt.Sprintf("%t%s", c.Debug, availability(pool.Config{Debug: true}))},
 		{"Backend", backend},
 	}
+	shown := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		shown[r[0]] = true
+	}
+	v := reflect.ValueOf(c)
+	for i := range v.NumField() {
+		if f := v.Type().Field(i); f.IsExported() && !shown[f.Name] {
+			rows = append(rows, [2]string{f.Name, fmt.Sprint(v.Field(i).Interface())})
+		}
+	}
+	return rows
+}
+
+// availability says whether this build of the pool accepts a mode: NewWithConfig maps nothing,
+// so asking costs nothing.
+func availability(mode pool.Config) string {
+	p, err := pool.NewWithConfig(mode)
+	if err == nil {
+		p.Close()
+		return ""
+	}
+	if errors.Is(err, errors.ErrUnsupported) {
+		return " (not available yet: NewWithConfig refuses it)"
+	}
+	return ""
 }
 
 // pinProbe is the outcome of locking a small test mapping.
