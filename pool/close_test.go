@@ -278,8 +278,16 @@ func TestCloseDuringTraffic(t *testing.T) {
 		})
 	}
 	started.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+wait:
 	for gets.Load() < 2000 {
-		runtime.Gosched()
+		select {
+		case <-done: // every goroutine stopped early: the errors above say why
+			break wait
+		default:
+			runtime.Gosched()
+		}
 	}
 	err = p.Close()
 	if err != nil {
