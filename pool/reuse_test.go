@@ -175,7 +175,11 @@ func TestIdleBuffersSurviveGC(t *testing.T) {
 // touched, so resident memory stays small.
 func TestReuse512MiB(t *testing.T) {
 	const size = 512 << 20
-	p := newPool(t, Config{})
+	p := New()
+	t.Cleanup(func() { _ = p.Close() })
+	d := DefaultConfig(runtime.NumCPU())
+	require.Equal(t, d.MaxBufferSize, p.Config().MaxBufferSize, "New uses the defaults")
+	require.Equal(t, d.MaxIdleBytes, p.Config().MaxIdleBytes, "New uses the defaults")
 	b := p.Get(size)
 	require.Len(t, b, size)
 	addr := addrOf(b)
