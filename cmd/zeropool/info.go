@@ -145,8 +145,9 @@ func configRows(c pool.Config) [][2]string {
 		{"MaxBuffersPerShard", fmt.Sprintf("%d per size class   [Rust: max_buffers_per_shard]", c.MaxBuffersPerShard)},
 		{"MaxIdleBytes", pool.FormatBytes(c.MaxIdleBytes) + " (bound on idle memory; Put beyond it unmaps)"},
 		{"Pinned", fmt.Sprintf("%t   [Rust: pinned_memory]", c.Pinned)},
-		{"Secure", fmt.Sprintf("%t%s", c.Secure, availability(pool.Config{Secure: true}))},
-		{"Debug", fmt.Sprintf("%t%s", c.Debug, availability(pool.Config{Debug: true}))},
+		{"RequirePinned", fmt.Sprintf("%t (a failed pin is an error from TryGet, not a count in Stats)", c.RequirePinned)},
+		{"Secure", fmt.Sprintf("%t (secrets: wiped on Put, no core dump, zeros after fork, guard pages, pinned)", c.Secure)},
+		{"Debug", fmt.Sprintf("%t (idle buffers inaccessible: a use after Put faults; for tests)", c.Debug)},
 		{"Backend", backend},
 	}
 	shown := make(map[string]bool, len(rows))
@@ -160,20 +161,6 @@ func configRows(c pool.Config) [][2]string {
 		}
 	}
 	return rows
-}
-
-// availability says whether this build of the pool accepts a mode: NewWithConfig maps nothing,
-// so asking costs nothing.
-func availability(mode pool.Config) string {
-	p, err := pool.NewWithConfig(mode)
-	if err == nil {
-		p.Close()
-		return ""
-	}
-	if errors.Is(err, errors.ErrUnsupported) {
-		return " (not available yet: NewWithConfig refuses it)"
-	}
-	return ""
 }
 
 // pinProbe is the outcome of locking a small test mapping.
