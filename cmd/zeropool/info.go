@@ -60,10 +60,17 @@ func gatherInfo() []section {
 	m.add("cpus", "%d", cpus)
 	m.add("GOMAXPROCS", "%d", runtime.GOMAXPROCS(0))
 	m.add("page size", "%s (%d bytes)", pool.FormatBytes(int64(offheap.PageSize())), offheap.PageSize())
-	if mode, err := thpMode(); err != nil {
+	if mode, err := sysfsChoice(thpPath); err != nil {
 		m.add("THP", "unknown: %v", err)
 	} else {
 		m.add("THP", "%s (%s)", mode, thpPath)
+	}
+	// The pool asks for huge pages on large buffers (MADV_HUGEPAGE); with defrag "madvise" or
+	// "always" their first touch may wait for the kernel to compact memory.
+	if mode, err := sysfsChoice(thpDefragPath); err != nil {
+		m.add("THP defrag", "unknown: %v", err)
+	} else {
+		m.add("THP defrag", "%s (%s)", mode, thpDefragPath)
 	}
 	if n, err := maxMapCount(); err != nil {
 		m.add("vm.max_map_count", "unknown: %v", err)

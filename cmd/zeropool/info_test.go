@@ -21,7 +21,7 @@ func TestInfoPrintsEveryFact(t *testing.T) {
 	require.Equal(t, exitOK, runInfo(nil, &out, &errOut), errOut.String())
 	assert.Empty(t, errOut.String())
 	keys := []string{
-		"go", "kernel", "cpus", "GOMAXPROCS", "page size", "THP", "vm.max_map_count",
+		"go", "kernel", "cpus", "GOMAXPROCS", "page size", "THP", "THP defrag", "vm.max_map_count",
 		"RLIMIT_MEMLOCK", "CAP_IPC_LOCK", "pinning works",
 		"compiled in", "default",
 	}

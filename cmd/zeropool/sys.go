@@ -16,6 +16,7 @@ import (
 // Where the facts come from.
 const (
 	thpPath         = "/sys/kernel/mm/transparent_hugepage/enabled"
+	thpDefragPath   = "/sys/kernel/mm/transparent_hugepage/defrag"
 	maxMapCountPath = "/proc/sys/vm/max_map_count"
 	statusPath      = "/proc/self/status"
 	clearRefsPath   = "/proc/self/clear_refs"
@@ -35,9 +36,10 @@ func bracketed(s string) (string, error) {
 	return s[i+1 : j], nil
 }
 
-// thpMode reads the transparent huge page mode: always, madvise or never.
-func thpMode() (string, error) {
-	b, err := os.ReadFile(thpPath)
+// sysfsChoice reads the selected value of a sysfs choice list, such as the transparent huge
+// page mode (always, madvise, never).
+func sysfsChoice(path string) (string, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
