@@ -104,6 +104,9 @@ func byIdentity(k int, get func() []byte, put func([]byte)) func() int {
 			got[j] = get()
 		}
 		reused := reusedOf(addrs, got)
+		// The buffers put must outlive the count: freed, their addresses could come back
+		// from a fresh allocation and pass for reused.
+		runtime.KeepAlive(witness)
 		for _, buf := range got {
 			put(buf)
 		}
