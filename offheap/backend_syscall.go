@@ -2,6 +2,7 @@ package offheap
 
 import (
 	"errors"
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -16,13 +17,22 @@ type syscallBackend struct{}
 func (syscallBackend) name() string { return "syscall" }
 
 func (b syscallBackend) mapRegion(s *mapSpec) error {
+	// The same checks as zp_map, so that every backend refuses the same specs the same way.
+	s.result, s.base, s.total, s.addr, s.lockErr = 0, 0, 0, 0, 0
 	pg := uint64(PageSize())
+	if s.size == 0 || s.size%pg != 0 || s.align < pg || s.align&(s.align-1) != 0 ||
+		s.flags&^specAllFlags != 0 {
+		return unix.EINVAL
+	}
 	guard := uint64(0)
 	if s.flags&specGuard != 0 {
 		guard = pg
 	}
-	span := s.size + 2*guard
 	slack := s.align - pg // extra room so that an aligned start exists inside the mapping
+	if s.size > math.MaxUint64-2*guard-slack {
+		return unix.ENOMEM
+	}
+	span := s.size + 2*guard
 	length := span + slack
 	flags := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
 	if s.flags&specPopulate != 0 && slack == 0 {
@@ -41,9 +51,9 @@ func (b syscallBackend) mapRegion(s *mapSpec) error {
 	if tail := start + length - (base + span); tail > 0 {
 		_ = b.unmap(uintptr(base+span), uintptr(tail))
 	}
-	s.base, s.total, s.addr = base, span, addr
 	fail := func(err error) error {
 		_ = b.unmap(uintptr(base), uintptr(span))
+		s.result, s.lockErr = 0, 0
 		return err
 	}
 	if guard != 0 {
@@ -99,6 +109,7 @@ func (b syscallBackend) mapRegion(s *mapSpec) error {
 			s.result |= resultLocked
 		}
 	}
+	s.base, s.total, s.addr = base, span, addr
 	return nil
 }
 

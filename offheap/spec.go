@@ -11,6 +11,8 @@ const (
 	specLock           = 1 << 6 // mlock2(MLOCK_ONFAULT), falling back to mlock
 	specLockRequired   = 1 << 7 // fail the mapping when locking fails
 	specNoGuardMadvise = 1 << 8 // use PROT_NONE guard pages even where MADV_GUARD_INSTALL exists
+
+	specAllFlags = 1<<9 - 1
 )
 
 // Bits of mapSpec.result.
