@@ -1,0 +1,65 @@
+package offheap
+
+import (
+	"strconv"
+	"testing"
+)
+
+// BenchmarkAllocFree measures a whole mapping's life, Alloc then Free, per backend.
+func BenchmarkAllocFree(b *testing.B) {
+	for _, be := range Backends() {
+		b.Run(be, func(b *testing.B) {
+			requireBackend(b, be)
+			for _, size := range []int{4 << 10, 64 << 10, 2 << 20} {
+				b.Run(sizeName(size), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						buf, err := Alloc(size, WithBackend(be))
+						if err != nil {
+							b.Fatal(err)
+						}
+						if err := Free(buf); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkLockUnlock measures Lock then Unlock of one page, per backend.
+func BenchmarkLockUnlock(b *testing.B) {
+	for _, be := range Backends() {
+		b.Run(be, func(b *testing.B) {
+			requireBackend(b, be)
+			buf, err := Alloc(4<<10, WithBackend(be))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer Free(buf)
+			if err := Lock(buf); err != nil {
+				b.Skipf("this process may not lock a page: %v", err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Lock(buf); err != nil {
+					b.Fatal(err)
+				}
+				if err := Unlock(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + "MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + "KiB"
+	}
+	return strconv.Itoa(n) + "B"
+}

@@ -1,0 +1,5 @@
+//go:build cgo && !zeropool_nocgo
+
+package offheap
+
+func init() { cgoCompiled = true }

@@ -1,0 +1,254 @@
+package offheap
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// Tests that change process-wide state (resource limits, credentials, the environment a
+// package reads once) run this test binary again as a child process: the parent runs the
+// named test with childMode set, the test sees it and plays the child's part.
+const (
+	childMode     = "ZEROPOOL_OFFHEAP_TEST_CHILD"
+	childBackends = "ZEROPOOL_OFFHEAP_TEST_BACKENDS"
+)
+
+// runChild runs test in a child process of this binary with mode and env added to the
+// environment, and returns its combined output. With unprivileged and a root parent, the child
+// runs as uid/gid 65534 from a copy of the binary (and of the purego library) in a directory
+// that user can read.
+func runChild(t *testing.T, test, mode string, env []string, unprivileged bool) (string, error) {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe, "-test.run=^"+test+"$", "-test.v", "-test.count=1", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(), childMode+"="+mode, childBackends+"="+strings.Join(usableBackends(t), ","))
+	cmd.Env = append(cmd.Env, env...)
+	if unprivileged && os.Geteuid() == 0 {
+		dir, err := os.MkdirTemp("", "zeropool-offheap-child-")
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = os.RemoveAll(dir) })
+		require.NoError(t, os.Chmod(dir, 0o755))
+		cmd.Path = copyFile(t, exe, dir)
+		cmd.Args[0] = cmd.Path
+		lib := os.Getenv("ZEROPOOL_LIB")
+		if lib == "" {
+			lib = libInUse()
+		}
+		if lib != "" {
+			cmd.Env = append(cmd.Env, "ZEROPOOL_LIB="+copyFile(t, lib, dir))
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func copyFile(t *testing.T, src, dir string) string {
+	t.Helper()
+	in, err := os.Open(src)
+	require.NoError(t, err)
+	defer in.Close()
+	dst := filepath.Join(dir, filepath.Base(src))
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	require.NoError(t, err)
+	_, err = io.Copy(out, in)
+	require.NoError(t, err)
+	require.NoError(t, out.Close())
+	return dst
+}
+
+// backendsOfParent returns the backends the parent could use; in the child each must open.
+func backendsOfParent(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	for _, be := range strings.Split(os.Getenv(childBackends), ",") {
+		if be != "" {
+			require.NoError(t, CheckBackend(be), "backend %s opened in the parent", be)
+			names = append(names, be)
+		}
+	}
+	require.NotEmpty(t, names)
+	return names
+}
+
+// TestPinRequiredUnprivileged: as an unprivileged user under a 64 KiB RLIMIT_MEMLOCK, a
+// required lock beyond the limit is an error, a best-effort one degrades to an unlocked mapping
+// that says why, and a lock within the limit still works.
+func TestPinRequiredUnprivileged(t *testing.T) {
+	if os.Getenv(childMode) == "memlock" {
+		memlockChild(t)
+		return
+	}
+	out, err := runChild(t, "TestPinRequiredUnprivileged", "memlock", nil, true)
+	require.NoError(t, err, "child:\n%s", out)
+	assert.Contains(t, out, "--- PASS: TestPinRequiredUnprivileged")
+	for _, be := range usableBackends(t) {
+		assert.Contains(t, out, "memlock checked: backend="+be+" ", "child:\n%s", out)
+	}
+}
+
+func memlockChild(t *testing.T) {
+	const limit = 64 << 10
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit}))
+	if os.Geteuid() == 0 {
+		t.Skip("still root: the parent could not drop privileges")
+	}
+	pg := PageSize()
+	for _, be := range backendsOfParent(t) {
+		_, refused := Alloc(1<<20, PinRequired(), WithBackend(be))
+		require.Error(t, refused, "%s: PinRequired beyond RLIMIT_MEMLOCK", be)
+		assert.ErrorIs(t, refused, ErrPinFailed, "%s", be)
+		assert.True(t, errorsIsAny(refused, unix.ENOMEM, unix.EPERM, unix.EAGAIN), "%s: %v", be, refused)
+
+		// The backend's own required lock fails the whole mapping and leaves nothing mapped.
+		bk, err := openBackend(be)
+		require.NoError(t, err)
+		s := mapSpec{size: 1 << 20, align: uint64(pg), flags: specLock | specLockRequired | specGuard}
+		err = bk.mapRegion(&s)
+		assert.True(t, errorsIsAny(err, unix.ENOMEM, unix.EPERM, unix.EAGAIN), "%s: backend: %v", be, err)
+		assert.Zero(t, s.addr, "%s: backend: no mapping on failure", be)
+
+		b, err := Alloc(1<<20, Pin(), WithBackend(be))
+		require.NoError(t, err, "%s: best-effort Pin still maps", be)
+		in, err := Stat(b)
+		require.NoError(t, err)
+		assert.False(t, in.Locked, "%s", be)
+		assert.Error(t, in.LockErr, "%s: Stat says why", be)
+		assert.False(t, vmFlagSet(t, addrOf(b))["lo"], "%s", be)
+		fill(b, 1)
+		require.NoError(t, Free(b))
+
+		small, err := Alloc(pg, PinRequired(), WithBackend(be))
+		require.NoError(t, err, "%s: a lock within the limit", be)
+		in, err = Stat(small)
+		require.NoError(t, err)
+		assert.True(t, in.Locked, "%s", be)
+		assert.True(t, vmFlagSet(t, addrOf(small))["lo"], "%s", be)
+		require.NoError(t, Free(small))
+		t.Logf("memlock checked: backend=%s (uid %d, refused with %v)", be, os.Geteuid(), refused)
+	}
+}
+
+func errorsIsAny(err error, targets ...error) bool {
+	for _, target := range targets {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAllocRefusedByOS: when the kernel refuses the address space (RLIMIT_AS), Alloc returns
+// an error wrapping ENOMEM, never crashes, and keeps serving smaller requests.
+func TestAllocRefusedByOS(t *testing.T) {
+	if os.Getenv(childMode) == "as" {
+		addressSpaceChild(t)
+		return
+	}
+	out, err := runChild(t, "TestAllocRefusedByOS", "as", nil, false)
+	require.NoError(t, err, "child:\n%s", out)
+	assert.Contains(t, out, "--- PASS: TestAllocRefusedByOS")
+	for _, be := range usableBackends(t) {
+		assert.Contains(t, out, "refusal checked: backend="+be+" ", "child:\n%s", out)
+	}
+}
+
+func addressSpaceChild(t *testing.T) {
+	backends := backendsOfParent(t) // opened before the limit: loading a library maps memory too
+	vm := vmSizeBytes(t)
+	limit := vm + 512<<20
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit}))
+	for _, be := range backends {
+		for _, opts := range [][]Option{nil, {GuardPages(), Align(2 << 20)}, {Pin(), Populate()}} {
+			b, err := Alloc(4<<30, append(opts, WithBackend(be))...)
+			require.Error(t, err, "%s: 4 GiB under RLIMIT_AS", be)
+			assert.Nil(t, b)
+			assert.ErrorIs(t, err, unix.ENOMEM, "%s", be)
+		}
+		b, err := Alloc(1<<20, WithBackend(be))
+		require.NoError(t, err, "%s: still serving", be)
+		fill(b, 1)
+		require.NoError(t, Free(b))
+		t.Logf("refusal checked: backend=%s (VmSize %d MiB, limit %d MiB)", be, vm>>20, limit>>20)
+	}
+}
+
+func vmSizeBytes(t *testing.T) uint64 {
+	t.Helper()
+	f, err := os.Open("/proc/self/status")
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmSize:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			require.NoError(t, err)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmSize in /proc/self/status")
+	return 0
+}
+
+// TestBackendFromEnvironment: ZEROPOOL_BACKEND chooses the default backend; a name not compiled
+// in makes Alloc fail with ErrUnknownBackend instead of falling back; WithBackend still wins.
+func TestBackendFromEnvironment(t *testing.T) {
+	if os.Getenv(childMode) == "backend" {
+		backendChild(t)
+		return
+	}
+	for _, be := range append(usableBackends(t), "nope") {
+		t.Run(be, func(t *testing.T) {
+			out, err := runChild(t, "TestBackendFromEnvironment", "backend", []string{EnvBackend + "=" + be}, false)
+			require.NoError(t, err, "child:\n%s", out)
+			assert.Contains(t, out, "--- PASS: TestBackendFromEnvironment")
+			assert.Contains(t, out, "selected: "+be+"\n", "child:\n%s", out)
+		})
+	}
+}
+
+func backendChild(t *testing.T) {
+	name := os.Getenv(EnvBackend)
+	require.NotEmpty(t, name)
+	assert.Equal(t, name, DefaultBackend())
+	pg := PageSize()
+
+	explicit, err := Alloc(pg, WithBackend("syscall"))
+	require.NoError(t, err, "WithBackend overrides the environment")
+	in, err := Stat(explicit)
+	require.NoError(t, err)
+	assert.Equal(t, "syscall", in.Backend)
+	require.NoError(t, Free(explicit))
+
+	b, err := Alloc(pg)
+	if name == "nope" {
+		assert.ErrorIs(t, err, ErrUnknownBackend)
+		assert.Nil(t, b)
+		assert.ErrorIs(t, CheckBackend(""), ErrUnknownBackend)
+		h := make([]byte, 10)
+		fill(h, 1)
+		Wipe(h) // needs no backend choice to work
+		assert.True(t, isZero(h))
+		t.Logf("selected: %s", name)
+		return
+	}
+	require.NoError(t, err)
+	in, err = Stat(b)
+	require.NoError(t, err)
+	assert.Equal(t, name, in.Backend)
+	require.NoError(t, Free(b))
+	t.Logf("selected: %s", name)
+}
