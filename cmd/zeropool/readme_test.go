@@ -45,6 +45,9 @@ func TestReadmeProgramsBuild(t *testing.T) {
 	}
 	require.NotEmpty(t, programs, "README.md has Go programs")
 
+	if testing.Short() {
+		t.Skip("-short: building the README's programs takes seconds")
+	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("no go command on PATH to build the README's programs: %v", err)
