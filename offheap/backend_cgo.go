@@ -3,7 +3,7 @@
 package offheap
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../csrc -O2
+#cgo CFLAGS: -I${SRCDIR}/../csrc
 #include "zeropool.h"
 */
 import "C"

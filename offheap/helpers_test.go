@@ -152,3 +152,12 @@ func heapPages(n int) []byte {
 	off := (pg - int(addrOf(raw)%uintptr(pg))) % pg
 	return raw[off : off+n*pg : off+n*pg]
 }
+
+// guardInstallSupported probes for MADV_GUARD_INSTALL (Linux 6.13+) on a scratch page.
+func guardInstallSupported(t *testing.T) bool {
+	t.Helper()
+	m, err := unix.Mmap(-1, 0, PageSize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	require.NoError(t, err)
+	defer unix.Munmap(m)
+	return unix.Madvise(m, unix.MADV_GUARD_INSTALL) == nil
+}
