@@ -120,8 +120,12 @@ func (p *BufferPool) Close() error {
 	p.releaseAll()
 	p.sweepSlabs(false)
 	if s := p.Stats(); s.InUse > 0 {
-		return fmt.Errorf("%w: %d buffers (%d bytes) are still out; each stays valid until its Put, which unmaps it",
-			ErrBuffersOut, s.InUse, s.InUseBytes)
+		noun := "buffers"
+		if s.InUse == 1 {
+			noun = "buffer"
+		}
+		return fmt.Errorf("%w: %d %s (%s); each stays valid until its Put, which unmaps it",
+			ErrBuffersOut, s.InUse, noun, FormatBytes(s.InUseBytes))
 	}
 	return nil
 }

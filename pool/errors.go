@@ -10,8 +10,8 @@ var (
 	// ErrDoublePut is returned by Put for a buffer that is already back in the pool. The pool
 	// is unchanged.
 	ErrDoublePut = errors.New("zeropool: buffer already returned to the pool")
-	// ErrClosed is returned by TryGet after Close, and by Put after Close for anything but a
-	// buffer that was still out when the pool closed.
+	// ErrClosed is returned by TryGet after Close, and wrapped into every refusal of Put
+	// after Close (only buffers still out when the pool closed are taken back).
 	ErrClosed = errors.New("zeropool: pool is closed")
 	// ErrBuffersOut is returned by Close when buffers are still out. They stay valid until
 	// their Put, which unmaps them.

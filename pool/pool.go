@@ -277,9 +277,12 @@ func makeSlice(addr uintptr, n, c int) []byte {
 // Put gives buf back to the pool. buf must start at the first byte of a buffer from this
 // pool's Get that has not been put back yet; its len and cap may differ (buf[:0] is fine).
 // Put(nil) does nothing. Anything else is refused, the pool unchanged: ErrNotOwned for a
-// slice the pool did not hand out, ErrDoublePut for a buffer already back, ErrClosed after
-// Close for anything but a buffer that was still out. After Put the caller must not touch
-// the buffer again: the pool may hand it to someone else at once.
+// slice the pool did not hand out, ErrDoublePut for a buffer already back. After Close every
+// refusal also wraps ErrClosed. A second Put of a buffer whose memory the pool has already
+// given back to the system (an oversize buffer, or one beyond the idle bounds) finds nothing
+// there and gets ErrNotOwned; a second Put after the buffer was handed out again cannot be
+// told from the new holder's. After Put the caller must not touch the buffer again: the pool
+// may hand it to someone else at once.
 func (p *BufferPool) Put(buf []byte) error {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
 	pid := procPin()
@@ -307,11 +310,19 @@ func (p *BufferPool) Put(buf []byte) error {
 }
 
 func (p *BufferPool) reject(state uint8) error {
-	p.rejected.Add(1)
 	if state == stateIdle || state == stateFree || state == stateBroken {
-		return ErrDoublePut
+		return p.refuse(ErrDoublePut)
 	}
-	return ErrNotOwned
+	return p.refuse(ErrNotOwned)
+}
+
+// refuse counts a refused Put and returns its error, marked ErrClosed too after Close.
+func (p *BufferPool) refuse(err error) error {
+	p.rejected.Add(1)
+	if p.closed.Load() {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
 }
 
 // putUnknown answers a Put of an address no region of the pool holds.
@@ -319,9 +330,5 @@ func (p *BufferPool) putUnknown(addr uintptr) error {
 	if addr == 0 || addr == uintptr(unsafe.Pointer(&zeroBuf)) {
 		return nil
 	}
-	p.rejected.Add(1)
-	if p.closed.Load() {
-		return fmt.Errorf("%w: Put of %#x, not a buffer still out at Close", ErrClosed, addr)
-	}
-	return ErrNotOwned
+	return p.refuse(ErrNotOwned)
 }

@@ -169,8 +169,7 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 	}
 	_, st, ok := r.slot(addr)
 	if !ok {
-		p.rejected.Add(1)
-		return ErrNotOwned
+		return p.refuse(ErrNotOwned)
 	}
 	if s := *st; s != stateOut {
 		return p.reject(s)
