@@ -3,6 +3,7 @@
 package offheap
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -141,4 +142,30 @@ func TestCheckBackendReportsMissingLibrary(t *testing.T) {
 		[]string{envLib + "=" + missing}, false)
 	require.NoError(t, err, "child:\n%s", out)
 	assert.Contains(t, out, "missing library reported")
+}
+
+// TestPuregoLoadsOnFirstUse: importing the package and listing the backends load nothing;
+// the library is mapped only when the backend is first chosen. A child process starts clean.
+func TestPuregoLoadsOnFirstUse(t *testing.T) {
+	loaded := func() bool {
+		maps, err := os.ReadFile("/proc/self/maps")
+		require.NoError(t, err)
+		return bytes.Contains(maps, []byte(libName))
+	}
+	if os.Getenv(childMode) == "lazy" {
+		require.Contains(t, Backends(), "purego")
+		assert.False(t, loaded(), "mapped before first use")
+		b, err := Alloc(PageSize(), WithBackend("syscall"))
+		require.NoError(t, err)
+		require.NoError(t, Free(b))
+		assert.False(t, loaded(), "mapped by another backend's use")
+		require.NoError(t, CheckBackend("purego"))
+		assert.True(t, loaded(), "mapped after first use")
+		t.Logf("loaded on first use")
+		return
+	}
+	requireBackend(t, "purego")
+	out, err := runChild(t, "TestPuregoLoadsOnFirstUse", "lazy", []string{EnvBackend + "=syscall"}, false)
+	require.NoError(t, err, "child:\n%s", out)
+	assert.Contains(t, out, "loaded on first use")
 }
