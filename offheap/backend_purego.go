@@ -45,7 +45,9 @@ func init() { registerBackend("purego", openPurego) }
 // heap to cross as a pointer (a mapping costs a system call and an allocation anyway). purego
 // cannot read errno on Linux, so the C functions return -errno.
 type puregoBackend struct {
-	path                                                          string // where it was loaded from
+	path string // where the library was loaded from
+
+	// Addresses of the C functions.
 	zpMap, zpUnmap, zpLock, zpUnlock, zpProtect, zpAdvise, zpWipe uintptr
 }
 
