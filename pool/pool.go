@@ -30,13 +30,17 @@ type BufferPool struct {
 
 	// active is the number of P caches in use: len(locals), or 0 while Trim or Close empties
 	// them (and forever after Close), so that Get and Put then leave them alone.
-	active    atomic.Int32
-	localBase unsafe.Pointer // &locals[0]
-	drainMu   sync.Mutex     // serializes Trim and Close
-	closed    atomic.Bool
-
-	sharedIdle   atomic.Int64 // bytes idle in shards
+	active       atomic.Int32
+	closed       atomic.Bool
+	localBase    unsafe.Pointer // &locals[0]
 	sharedBudget int64
+
+	// Everything below is written while the pool runs: keep it off the cache lines that every
+	// Get and Put reads on every P.
+	_ [128]byte
+
+	drainMu    sync.Mutex   // serializes Trim and Close
+	sharedIdle atomic.Int64 // bytes idle in shards
 
 	// Counters off the hot path.
 	rejected, pinFailures, canaries  atomic.Uint64
@@ -57,7 +61,7 @@ type local struct {
 	stack [classSlots]uintptr // address of class c's items: items[c<<strideShift:][:localCap]
 	items []entry
 	classCounters
-	_ [64]byte // no false sharing with the next P's cache
+	_ [128]byte // no false sharing with the next P's cache (nor its adjacent-line prefetch)
 }
 
 // classCounters count per class. In a P's cache only that P writes them.
@@ -93,7 +97,7 @@ type sizeClass struct {
 type shard struct {
 	mu    sync.Mutex
 	items []entry
-	_     [40]byte
+	_     [128 - 8 - 24]byte // one shard per 128 bytes: no false sharing between shards
 }
 
 // New returns a pool with the defaults for this machine (DefaultConfig(runtime.NumCPU())).
