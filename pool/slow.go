@@ -41,11 +41,12 @@ func (p *BufferPool) getSlow(size int) ([]byte, error) {
 		}
 		p.countGet(c, true)
 	} else {
-		var err error
-		if e, _, err = p.fresh(c); err != nil {
+		e2, fresh, err := p.fresh(c)
+		if err != nil {
 			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
 		}
-		p.countGet(c, false)
+		e = e2
+		p.countGet(c, !fresh) // a slot from a slab's free list is memory already used: a hit
 	}
 	*(*uint8)(ptr(e.state)) = stateOut
 	b := makeSlice(e.addr, size, sc.size)
@@ -300,27 +301,38 @@ func (p *BufferPool) takeShared(sc *sizeClass, i int, dst []entry) int {
 	return k
 }
 
-// giveShared pushes idle buffers onto shard i of sc as far as the shard's bound and the
-// shared byte budget allow, and releases the rest.
+// giveShared pushes idle buffers onto the shards of sc, shard i first, then the others, as
+// far as the shards' bound and the shared byte budget allow, and releases the rest.
 func (p *BufferPool) giveShared(sc *sizeClass, i int, es []entry) {
-	sh := &sc.shards[i]
-	sh.mu.Lock()
-	k := 0
-	if !p.closed.Load() { // checked under the lock: Close empties each shard under it
+	for j := 0; j <= p.shardMask && len(es) > 0; j++ {
+		sh := &sc.shards[(i+j)&p.shardMask]
+		sh.mu.Lock()
+		if p.closed.Load() { // checked under the lock: Close empties each shard under it
+			sh.mu.Unlock()
+			break
+		}
 		if sh.items == nil {
 			sh.items = make([]entry, 0, min(p.cfg.MaxBuffersPerShard, 64))
 		}
-		for k < len(es) && len(sh.items) < p.cfg.MaxBuffersPerShard {
-			if p.sharedIdle.Add(int64(sc.size)) > p.sharedBudget {
-				p.sharedIdle.Add(-int64(sc.size))
+		full := false
+		for len(es) > 0 && !full {
+			if len(sh.items) >= p.cfg.MaxBuffersPerShard {
 				break
 			}
-			sh.items = append(sh.items, es[k])
-			k++
+			if p.sharedIdle.Add(int64(sc.size)) > p.sharedBudget {
+				p.sharedIdle.Add(-int64(sc.size))
+				full = true
+				break
+			}
+			sh.items = append(sh.items, es[0])
+			es = es[1:]
+		}
+		sh.mu.Unlock()
+		if full {
+			break // the budget, not this shard, is full
 		}
 	}
-	sh.mu.Unlock()
-	for _, e := range es[k:] {
+	for _, e := range es {
 		p.release(e, p.pages.lookup(e.addr))
 	}
 }

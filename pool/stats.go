@@ -10,7 +10,7 @@ import (
 // another, not at one instant, so they may disagree by the operations in flight.
 type Stats struct {
 	Gets, Puts   uint64 // successful Gets and accepted Puts
-	Hits, Misses uint64 // Gets served by an idle buffer / by fresh memory
+	Hits, Misses uint64 // Gets served by memory the pool had used before / by fresh memory
 	Rejected     uint64 // Puts refused (ErrNotOwned, ErrDoublePut, ErrClosed)
 	// CanaryFailures counts Puts of Secure buffers whose canary was overwritten (ErrCanary);
 	// they count as Puts too, since the buffer is taken back.

@@ -3,6 +3,8 @@
 //	zeropool info                          this machine's facts and the pool's defaults
 //	zeropool demo [-size 512MiB] [-rounds 20]
 //	                                       get → touch every page → put, pool against make([]byte)
+//	zeropool bench [-time 1s] [-run regexp]
+//	                                       the headline workloads, the pool against its references
 //	zeropool help [command]                this text, or a command's flags
 package main
 
@@ -34,6 +36,7 @@ type command struct {
 var commands = []command{
 	{"info", "", "print this machine's facts (CPUs, limits, pinning, backends) and the pool's defaults", runInfo},
 	{"demo", "[-size 512MiB] [-rounds 20]", "the headline workload: get → touch every page → put, pool against make([]byte)", runDemo},
+	{"bench", "[-time 1s] [-run regexp]", "the headline workloads measured on this machine, with a final table", runBench},
 }
 
 func main() {
