@@ -32,7 +32,7 @@ func TestNoArgumentsPrintsUsage(t *testing.T) {
 }
 
 func TestUnknownCommand(t *testing.T) {
-	for _, args := range [][]string{{"frobnicate"}, {"help", "frobnicate"}, {"bench"}} {
+	for _, args := range [][]string{{"frobnicate"}, {"help", "frobnicate"}, {"Bench"}} {
 		code, _, errOut := runCmd(args...)
 		assert.Equal(t, exitUsage, code, "%v", args)
 		assert.Contains(t, errOut, "unknown command", "%v", args)
