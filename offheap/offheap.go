@@ -65,17 +65,19 @@ func Alloc(size int, opts ...Option) ([]byte, error) {
 		return nil, err
 	}
 	// A required lock is asked of the backend as a best-effort one and checked here, so that
-	// its failure is told apart from a failure to map, whatever the backend.
-	s := mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags &^ specLockRequired}
-	if err := be.mapRegion(&s); err != nil {
+	// its failure is told apart from a failure to map, whatever the backend. The spec lives
+	// in the mapping record from the start: one allocation per Alloc, not two.
+	m := &mapping{be: be}
+	s := &m.spec
+	*s = mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags &^ specLockRequired}
+	if err := be.mapRegion(s); err != nil {
 		return nil, fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err)
 	}
 	if c.flags&specLockRequired != 0 && s.result&resultLocked == 0 {
 		_ = be.unmap(uintptr(s.base), uintptr(s.total))
 		return nil, fmt.Errorf("%w: %d bytes (%s backend): %w", ErrPinFailed, size, be.name(), syscall.Errno(-s.lockErr))
 	}
-	m := &mapping{addr: uintptr(s.addr), size: uintptr(s.size), base: uintptr(s.base),
-		total: uintptr(s.total), be: be, spec: s}
+	m.addr, m.size, m.base, m.total = uintptr(s.addr), uintptr(s.size), uintptr(s.base), uintptr(s.total)
 	live.Lock()
 	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr >= m.addr })
 	live.m = append(live.m, nil)
