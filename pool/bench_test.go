@@ -59,3 +59,26 @@ func BenchmarkHotPathParallel(b *testing.B) {
 		})
 	})
 }
+
+// A secret's round trip: Get 32 bytes from a Secure pool, copy a key in, Put (which checks
+// the canary and wipes).
+func BenchmarkSecureGetPut32(b *testing.B) {
+	p, err := NewWithConfig(Config{Secure: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	_ = p.Put(p.Get(32))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf := p.Get(32)
+		copy(buf, key)
+		if err := p.Put(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
