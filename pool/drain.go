@@ -40,19 +40,16 @@ func (p *BufferPool) drainShared(out []entry) []entry {
 			out = append(out, sh.items...)
 			p.sharedIdle.Add(-int64(len(sh.items) * sc.size))
 			sh.items = sh.items[:0]
+			sh.n.Store(0)
 			sh.mu.Unlock()
 		}
 	}
 	return out
 }
 
-// releaseAll drains every cache and releases what it held; it returns the bytes unmapped.
-func (p *BufferPool) releaseAll() int64 {
-	var n int64
-	for _, e := range p.drainShared(p.drainLocals()) {
-		n += p.release(e, p.pages.lookup(e.addr))
-	}
-	return n
+// releaseIdle drains every cache and releases what it held; it returns the bytes unmapped.
+func (p *BufferPool) releaseIdle() int64 {
+	return p.releaseAll(p.drainShared(p.drainLocals()))
 }
 
 // Trim gives every idle buffer's memory back to the system and returns the bytes released:
@@ -63,7 +60,7 @@ func (p *BufferPool) Trim() int64 {
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
 	p.active.Store(0)
-	n := p.releaseAll() + p.sweepSlabs(true)
+	n := p.releaseIdle() + p.sweepSlabs(true)
 	if !p.closed.Load() {
 		p.active.Store(int32(len(p.locals)))
 	}
@@ -97,9 +94,9 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 		for _, r := range empty {
 			sc.dropPartial(r)
 		}
-		sc.emptySlabs = 0
 		sc.slabMu.Unlock()
 		for _, r := range empty {
+			p.emptyIdle.Add(-slabSize)
 			released += p.unmap(r)
 		}
 	}
@@ -117,7 +114,7 @@ func (p *BufferPool) Close() error {
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
 	p.active.Store(0) // for good: the P caches are never used again
-	p.releaseAll()
+	p.releaseIdle()
 	p.sweepSlabs(false)
 	if s := p.Stats(); s.InUse > 0 {
 		noun := "buffers"

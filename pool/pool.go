@@ -41,6 +41,10 @@ type BufferPool struct {
 
 	drainMu    sync.Mutex   // serializes Trim and Close
 	sharedIdle atomic.Int64 // bytes idle in shards
+	// emptyIdle is the bytes of slabs kept mapped with no slot idle or out, so that a burst
+	// larger than the caches finds its memory again. With sharedIdle it stays within
+	// sharedBudget.
+	emptyIdle atomic.Int64
 
 	// Counters off the hot path.
 	rejected, pinFailures, canaries  atomic.Uint64
@@ -88,16 +92,18 @@ type sizeClass struct {
 	localCap uint32 // buffers of this class a P's cache may hold (0: none)
 	shards   []shard
 
-	slabMu     sync.Mutex // guards partial, emptySlabs and the bookkeeping of this class's slabs
-	partial    []*region  // slabs with a free or new slot
-	emptySlabs int        // slabs with no slot idle or out, kept for the next miss
+	slabMu  sync.Mutex // guards partial and the bookkeeping of this class's slabs
+	partial []*region  // slabs with a free or new slot
 }
 
 // shard is one shared stack of a class.
 type shard struct {
 	mu    sync.Mutex
 	items []entry
-	_     [128 - 8 - 24]byte // one shard per 128 bytes: no false sharing between shards
+	// n mirrors len(items), written under mu; read without it, it lets Get and Put pass by a
+	// shard that is empty or full without taking its lock.
+	n atomic.Int32
+	_ [128 - 8 - 24 - 4]byte // one shard per 128 bytes: no false sharing between shards
 }
 
 // New returns a pool with the defaults for this machine (DefaultConfig(runtime.NumCPU())).

@@ -27,26 +27,28 @@ func (p *BufferPool) getSlow(size int) ([]byte, error) {
 	c := max(classOf(size), p.minClass)
 	sc := &p.classes[c]
 	var batch [maxBatch]entry
-	want := min(maxBatch, int(sc.localCap)/2+1)
+	want := min(maxBatch, int(sc.localCap)+1) // the P's cache is empty: fill it
 	home := p.home()
 	got := 0
 	for i := 0; i <= p.shardMask && got == 0; i++ {
 		got = p.takeShared(sc, (home+i)&p.shardMask, batch[:want])
 	}
 	var e entry
-	if got > 0 {
-		e = batch[got-1]
-		if rest := batch[:got-1]; len(rest) > 0 {
-			p.cacheBatch(c, rest)
-		}
-		p.countGet(c, true)
-	} else {
-		e2, fresh, err := p.fresh(c)
-		if err != nil {
+	fresh := false
+	if got == 0 {
+		// From the slabs: a slot of the free lists (memory already used, so a hit) comes with
+		// up to want-1 more from the same slab for the P's cache; a new slot is a miss.
+		var err error
+		if e, fresh, got, err = p.fresh(c, batch[:want-1]); err != nil {
 			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
 		}
-		e = e2
-		p.countGet(c, !fresh) // a slot from a slab's free list is memory already used: a hit
+		batch[got] = e
+		got++
+	}
+	e = batch[got-1]
+	p.countGet(c, !fresh)
+	if rest := batch[:got-1]; len(rest) > 0 {
+		p.cacheBatch(c, rest)
 	}
 	*(*uint8)(ptr(e.state)) = stateOut
 	b := makeSlice(e.addr, size, sc.size)
@@ -61,16 +63,18 @@ func (p *BufferPool) getSlow(size int) ([]byte, error) {
 }
 
 // fresh hands out a buffer of class c that no cache holds: a slot of a slab with room, a
-// slot of a new slab, or a new mapping. fresh reports whether its memory is still all zero.
-func (p *BufferPool) fresh(c int) (e entry, fresh bool, err error) {
+// slot of a new slab, or a new mapping. fresh reports whether its memory is new (a miss).
+// When the buffer comes from a slab's free list, up to len(more) further free slots of that
+// slab are taken too, marked idle, for the caller to cache: n says how many.
+func (p *BufferPool) fresh(c int, more []entry) (e entry, fresh bool, n int, err error) {
 	sc := &p.classes[c]
 	if sc.layout == layoutMapping {
 		r, err := p.newMapping(sc.size, c)
 		if err != nil {
-			return entry{}, false, err
+			return entry{}, false, 0, err
 		}
 		r.state = stateOut
-		return entry{r.base, r.states}, true, nil
+		return entry{r.base, r.states}, true, 0, nil
 	}
 	sc.slabMu.Lock()
 	defer sc.slabMu.Unlock()
@@ -81,6 +85,13 @@ func (p *BufferPool) fresh(c int) (e entry, fresh bool, err error) {
 		case r.nfree > 0:
 			r.nfree--
 			idx = int(*r.freeSlot(r.nfree))
+			for n < len(more) && r.nfree > 0 {
+				r.nfree--
+				j := int(*r.freeSlot(r.nfree))
+				*r.stateAt(j) = stateIdle
+				more[n] = entry{r.slotAddr(j), uintptr(unsafe.Pointer(r.stateAt(j)))}
+				n++
+			}
 		case r.bump < r.nslots:
 			idx = r.bump
 			r.bump++
@@ -91,24 +102,34 @@ func (p *BufferPool) fresh(c int) (e entry, fresh bool, err error) {
 			continue
 		}
 		if r.live == 0 {
-			sc.emptySlabs--
+			p.emptyIdle.Add(-slabSize)
 		}
-		r.live++
+		r.live += 1 + n
 		if r.nfree == 0 && r.bump == r.nslots {
 			sc.dropPartial(r)
 		}
 		*r.stateAt(idx) = stateOut
-		return entry{r.slotAddr(idx), uintptr(unsafe.Pointer(r.stateAt(idx)))}, fresh, nil
+		return entry{r.slotAddr(idx), uintptr(unsafe.Pointer(r.stateAt(idx)))}, fresh, n, nil
 	}
 	r, err := p.newSlab(c)
 	if err != nil {
-		return entry{}, false, err
+		return entry{}, false, 0, err
 	}
 	r.bump, r.live = 1, 1
 	p.setCanary(r, 0)
 	*r.stateAt(0) = stateOut
 	sc.addPartial(r)
-	return entry{r.base, r.states}, true, nil
+	return entry{r.base, r.states}, true, 0, nil
+}
+
+// keepEmpty decides whether a slab that just became empty stays mapped: while the shared
+// budget has room for it, it does, and counts in emptyIdle.
+func (p *BufferPool) keepEmpty() bool {
+	if p.sharedIdle.Load()+p.emptyIdle.Add(slabSize) > p.sharedBudget {
+		p.emptyIdle.Add(-slabSize)
+		return false
+	}
+	return true
 }
 
 // setCanary writes the canary after slot idx of a canary slab, when the slot is first used.
@@ -189,20 +210,51 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 		return nil
 	}
 	c := r.class
-	p.countPut(c)
 	if c < p.minKeep || p.closed.Load() {
+		p.countPut(c)
 		p.release(e, r)
 		return nil
 	}
 	sc := &p.classes[c]
-	if p.pushLocal(c, []entry{e}) == 1 { // Secure pools come here with room in the P's cache
-		return nil
-	}
 	var batch [maxBatch + 1]entry
 	batch[0] = e
-	n := 1 + p.takeLocal(c, batch[1:min(maxBatch+1, int(sc.localCap)/2+1)])
-	p.giveShared(sc, p.home(), batch[:n])
+	n, home := p.spillLocal(c, batch[:min(maxBatch+1, int(sc.localCap)/2+2)])
+	if n > 0 {
+		p.giveShared(sc, home, batch[:n])
+	}
 	return nil
+}
+
+// spillLocal takes back batch[0] into the current P's cache in one pinned section, counting the
+// Put: straight into the cache when it has room (Secure pools' Puts come here), else with
+// the oldest of the cache moved out behind it into batch. It returns how many entries of
+// batch are for the shards (0 when the cache took batch[0]) and the P's home shard.
+func (p *BufferPool) spillLocal(c int, batch []entry) (n, home int) {
+	pid := procPin()
+	home = pid & p.shardMask
+	l := p.cache(pid)
+	if l == nil {
+		procUnpin()
+		atomic.AddUint64(&p.spill.puts[c], 1)
+		return 1, home
+	}
+	raceAcquire(unsafe.Pointer(l))
+	bump(&l.puts[c], 1)
+	k := l.n[c]
+	if k < p.classes[c].localCap {
+		*l.item(c, k) = batch[0]
+		setN(&l.n[c], k+1)
+		raceReleaseMerge(unsafe.Pointer(l))
+		procUnpin()
+		return 0, home
+	}
+	items := l.items[c<<p.strideShift:][:k]
+	m := copy(batch[1:], items)
+	copy(items, items[m:])
+	setN(&l.n[c], k-uint32(m))
+	raceReleaseMerge(unsafe.Pointer(l))
+	procUnpin()
+	return 1 + m, home
 }
 
 // secure applies a Secure or Debug pool's rules to a buffer coming back: check its canary,
@@ -290,10 +342,14 @@ func (p *BufferPool) countPut(c int) {
 // takeShared pops up to len(dst) buffers from shard i of sc into dst.
 func (p *BufferPool) takeShared(sc *sizeClass, i int, dst []entry) int {
 	sh := &sc.shards[i]
+	if sh.n.Load() == 0 {
+		return 0
+	}
 	sh.mu.Lock()
 	k := min(len(sh.items), len(dst))
 	copy(dst, sh.items[len(sh.items)-k:])
 	sh.items = sh.items[:len(sh.items)-k]
+	sh.n.Store(int32(len(sh.items)))
 	sh.mu.Unlock()
 	if k > 0 {
 		p.sharedIdle.Add(-int64(k * sc.size))
@@ -306,6 +362,9 @@ func (p *BufferPool) takeShared(sc *sizeClass, i int, dst []entry) int {
 func (p *BufferPool) giveShared(sc *sizeClass, i int, es []entry) {
 	for j := 0; j <= p.shardMask && len(es) > 0; j++ {
 		sh := &sc.shards[(i+j)&p.shardMask]
+		if int(sh.n.Load()) >= p.cfg.MaxBuffersPerShard {
+			continue
+		}
 		sh.mu.Lock()
 		if p.closed.Load() { // checked under the lock: Close empties each shard under it
 			sh.mu.Unlock()
@@ -319,7 +378,7 @@ func (p *BufferPool) giveShared(sc *sizeClass, i int, es []entry) {
 			if len(sh.items) >= p.cfg.MaxBuffersPerShard {
 				break
 			}
-			if p.sharedIdle.Add(int64(sc.size)) > p.sharedBudget {
+			if p.sharedIdle.Add(int64(sc.size))+p.emptyIdle.Load() > p.sharedBudget {
 				p.sharedIdle.Add(-int64(sc.size))
 				full = true
 				break
@@ -327,14 +386,13 @@ func (p *BufferPool) giveShared(sc *sizeClass, i int, es []entry) {
 			sh.items = append(sh.items, es[0])
 			es = es[1:]
 		}
+		sh.n.Store(int32(len(sh.items)))
 		sh.mu.Unlock()
 		if full {
 			break // the budget, not this shard, is full
 		}
 	}
-	for _, e := range es {
-		p.release(e, p.pages.lookup(e.addr))
-	}
+	p.releaseAll(es)
 }
 
 // cacheBatch puts idle buffers of class c into the current P's cache as far as it has room,
@@ -365,52 +423,66 @@ func (p *BufferPool) pushLocal(c int, es []entry) int {
 	return k
 }
 
-// takeLocal moves up to len(dst) of the oldest buffers of class c out of the current P's
-// cache into dst.
-func (p *BufferPool) takeLocal(c int, dst []entry) int {
-	k := 0
-	if l := p.cache(procPin()); l != nil {
-		raceAcquire(unsafe.Pointer(l))
-		n := int(l.n[c])
-		k = min(n, len(dst))
-		items := l.items[c<<p.strideShift:][:n]
-		copy(dst, items[:k])
-		copy(items, items[k:])
-		setN(&l.n[c], uint32(n-k))
-		raceReleaseMerge(unsafe.Pointer(l))
+// releaseAll releases idle buffers, each as release does, taking a slab lock once for a run
+// of buffers of one class, and returns the bytes unmapped.
+func (p *BufferPool) releaseAll(es []entry) int64 {
+	var n int64
+	for len(es) > 0 {
+		r := p.pages.lookup(es[0].addr)
+		if r.kind != kindSlab {
+			n += p.release(es[0], r)
+			es = es[1:]
+			continue
+		}
+		k := 1
+		for k < len(es) && k < maxBatch {
+			if q := p.pages.lookup(es[k].addr); q.kind != kindSlab || q.class != r.class {
+				break
+			}
+			k++
+		}
+		n += p.releaseSlots(es[:k], r.class)
+		es = es[k:]
 	}
-	procUnpin()
-	return k
+	return n
 }
 
-// release gives an idle buffer's memory back and returns the bytes unmapped: a slab slot goes
-// to its slab's free list (the slab is unmapped once nothing of it is idle or out, keeping one
-// such slab per class for the next miss, none after Close), a single-buffer region to the
-// system.
-func (p *BufferPool) release(e entry, r *region) int64 {
-	*(*uint8)(ptr(e.state)) = stateFree
-	if r.kind != kindSlab {
-		return p.unmap(r)
-	}
-	sc := &p.classes[r.class]
+// releaseSlots is release for slab slots of class c, under one lock.
+func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
+	sc := &p.classes[c]
+	var drop [maxBatch]*region
+	nd := 0
 	sc.slabMu.Lock()
-	*r.freeSlot(r.nfree) = uint16((e.addr - r.base) >> r.shift)
-	r.nfree++
-	r.live--
-	r.discarded = false
-	sc.addPartial(r)
-	drop := false
-	if r.live == 0 {
-		if p.closed.Load() || sc.emptySlabs > 0 {
+	for _, e := range es {
+		r := p.pages.lookup(e.addr)
+		*(*uint8)(ptr(e.state)) = stateFree
+		*r.freeSlot(r.nfree) = uint16((e.addr - r.base) >> r.shift)
+		r.nfree++
+		r.live--
+		r.discarded = false
+		sc.addPartial(r)
+		if r.live == 0 && (p.closed.Load() || !p.keepEmpty()) {
 			sc.dropPartial(r)
-			drop = true
-		} else {
-			sc.emptySlabs++
+			drop[nd] = r
+			nd++
 		}
 	}
 	sc.slabMu.Unlock()
-	if drop {
+	var n int64
+	for _, r := range drop[:nd] {
+		n += p.unmap(r)
+	}
+	return n
+}
+
+// release gives an idle buffer's memory back and returns the bytes unmapped: a slab slot goes
+// to its slab's free list (a slab with nothing idle or out stays mapped while the shared
+// budget has room for it, and is unmapped otherwise and after Close), a single-buffer region
+// to the system.
+func (p *BufferPool) release(e entry, r *region) int64 {
+	if r.kind != kindSlab {
+		*(*uint8)(ptr(e.state)) = stateFree
 		return p.unmap(r)
 	}
-	return 0
+	return p.releaseSlots([]entry{e}, r.class)
 }
