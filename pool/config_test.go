@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -38,28 +37,6 @@ func TestDefaultConfigIsMonotoneAndSane(t *testing.T) {
 		assert.GreaterOrEqual(t, c.MaxBufferSize, 1<<30)
 		assert.GreaterOrEqual(t, c.MaxIdleBytes, int64(512<<20))
 		prev = c
-	}
-}
-
-func TestNewWithConfigRejectsInvalid(t *testing.T) {
-	cases := map[string]Config{
-		"negative MinBufferSize":      {MinBufferSize: -1},
-		"negative MaxBufferSize":      {MaxBufferSize: -1},
-		"huge MaxBufferSize":          {MaxBufferSize: 1 << 41},
-		"negative LocalCacheSize":     {LocalCacheSize: -1},
-		"huge LocalCacheSize":         {LocalCacheSize: 1 << 20},
-		"negative NumShards":          {NumShards: -4},
-		"negative MaxBuffersPerShard": {MaxBuffersPerShard: -1},
-		"negative MaxIdleBytes":       {MaxIdleBytes: -1},
-		"unknown Backend":             {Backend: "no-such-backend"},
-	}
-	for name, cfg := range cases {
-		t.Run(name, func(t *testing.T) {
-			p, err := NewWithConfig(cfg)
-			require.Error(t, err)
-			assert.Nil(t, p)
-			assert.True(t, errors.Is(err, ErrInvalidConfig), "%v", err)
-		})
 	}
 }
 
