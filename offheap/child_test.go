@@ -3,18 +3,16 @@ package offheap
 import (
 	"bufio"
 	"errors"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/zeropool-go/zeropool/internal/childtest"
 )
 
 // Tests that change process-wide state (resource limits, credentials, the environment a
@@ -31,43 +29,11 @@ const (
 // that user can read.
 func runChild(t *testing.T, test, mode string, env []string, unprivileged bool) (string, error) {
 	t.Helper()
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	cmd := exec.Command(exe, "-test.run=^"+test+"$", "-test.v", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), childMode+"="+mode, childBackends+"="+strings.Join(usableBackends(t), ","))
-	cmd.Env = append(cmd.Env, env...)
-	if unprivileged && os.Geteuid() == 0 {
-		dir, err := os.MkdirTemp("", "zeropool-offheap-child-")
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = os.RemoveAll(dir) })
-		require.NoError(t, os.Chmod(dir, 0o755))
-		cmd.Path = copyFile(t, exe, dir)
-		cmd.Args[0] = cmd.Path
-		lib := os.Getenv("ZEROPOOL_LIB")
-		if lib == "" {
-			lib = libInUse()
-		}
-		if lib != "" {
-			cmd.Env = append(cmd.Env, "ZEROPOOL_LIB="+copyFile(t, lib, dir))
-		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	env = append([]string{childMode + "=" + mode, childBackends + "=" + strings.Join(usableBackends(t), ",")}, env...)
+	if lib := libInUse(); unprivileged && os.Getenv("ZEROPOOL_LIB") == "" && lib != "" {
+		env = append(env, "ZEROPOOL_LIB="+lib)
 	}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-func copyFile(t *testing.T, src, dir string) string {
-	t.Helper()
-	in, err := os.Open(src)
-	require.NoError(t, err)
-	defer in.Close()
-	dst := filepath.Join(dir, filepath.Base(src))
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	require.NoError(t, err)
-	_, err = io.Copy(out, in)
-	require.NoError(t, err)
-	require.NoError(t, out.Close())
-	return dst
+	return childtest.Run(t, test, childtest.Options{Env: env, Unprivileged: unprivileged, CopyFiles: []string{"ZEROPOOL_LIB"}})
 }
 
 // backendsOfParent returns the backends the parent could use; in the child each must open.

@@ -3,20 +3,13 @@ package pool
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -186,57 +179,6 @@ func hasCapIPCLock() bool {
 		}
 	}
 	return false
-}
-
-// The child-process tests re-execute the test binary to run one test by name, with childEnv
-// naming that test; the test sees the variable and runs its child branch instead of the parent
-// one. A child can then change what would be unsafe to change in the test process: its
-// credentials and resource limits.
-const childEnv = "ZEROPOOL_TEST_CHILD"
-
-// inChild reports whether this process is a child started by runChild for the test name.
-func inChild(name string) bool { return os.Getenv(childEnv) == name }
-
-// runChild runs the test named name in a new process of this test binary and returns its
-// combined output and its exit error (nil for status 0). With cred set, the child runs with
-// those credentials; the binary is then copied to a temporary directory that everyone can read
-// and enter, since the build directory of `go test` is private to its owner.
-func runChild(t *testing.T, name string, cred *syscall.Credential) (string, error) {
-	t.Helper()
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	dir, err := os.MkdirTemp("", "zeropool-child-")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	if cred != nil {
-		exe = copyExecutable(t, exe, dir)
-	}
-	// The bound keeps a wedged child from hanging the suite; it is not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), childEnv+"="+name)
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-func copyExecutable(t *testing.T, src, dir string) string {
-	t.Helper()
-	in, err := os.Open(src)
-	require.NoError(t, err)
-	defer in.Close()
-	dst := filepath.Join(dir, filepath.Base(src))
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	require.NoError(t, err)
-	_, err = io.Copy(out, in)
-	require.NoError(t, errors.Join(err, out.Close()))
-	require.NoError(t, os.Chmod(dst, 0o755))
-	return dst
 }
 
 // childValues reads the "key=value" pairs a child printed on lines starting with "child:".

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/zeropool-go/zeropool/internal/childtest"
 	"github.com/zeropool-go/zeropool/offheap"
 )
 
@@ -58,26 +58,24 @@ func TestPinnedPool(t *testing.T) {
 	assert.Equal(t, locked0, vmLck(t), "Close gives back every locked byte")
 }
 
-const nobody = 65534
-
 // Where mlock fails (an unprivileged user with a tiny RLIMIT_MEMLOCK) a Pinned pool keeps
 // working unpinned and says so in Stats. The test runs in a child process as uid/gid 65534
 // with RLIMIT_MEMLOCK lowered to 64 KiB.
 func TestPinningDegradesGracefully(t *testing.T) {
-	if inChild(t.Name()) {
+	if childtest.Is(t.Name()) {
 		pinningChild(t)
 		return
 	}
 	if os.Getuid() != 0 {
 		t.Skip("needs root to start a child process as uid 65534")
 	}
-	out, err := runChild(t, t.Name(), &syscall.Credential{Uid: nobody, Gid: nobody})
+	out, err := childtest.Run(t, t.Name(), childtest.Options{Unprivileged: true})
 	t.Logf("child output:\n%s", out)
 	require.NoError(t, err, "the child failed:\n%s", out)
 	assert.Contains(t, out, "--- PASS: "+t.Name())
 	v := childValues(t, out)
 	require.Contains(t, v, "uid", "child output:\n%s", out)
-	assert.Equal(t, int64(nobody), v["uid"], "the child ran unprivileged")
+	assert.Equal(t, int64(childtest.Nobody), v["uid"], "the child ran unprivileged")
 	assert.Equal(t, int64(64<<10), v["memlock"])
 	assert.Positive(t, v["pin-failures"], "the failure to pin is reported")
 	assert.Equal(t, v["maps"], v["pin-failures"], "once per mapping, not per Get")

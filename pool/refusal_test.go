@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/zeropool-go/zeropool/internal/childtest"
 )
 
 // When the system refuses memory, TryGet returns an error and the pool carries on. The test
@@ -15,11 +17,11 @@ import (
 // plus 4 GiB, so that an 8 GiB mapping fails: once for a size above MaxBufferSize, once for a
 // pooled size class with a mapping of its own.
 func TestTryGetSystemRefusal(t *testing.T) {
-	if inChild(t.Name()) {
+	if childtest.Is(t.Name()) {
 		refusalChild(t)
 		return
 	}
-	out, err := runChild(t, t.Name(), nil)
+	out, err := childtest.Run(t, t.Name(), childtest.Options{})
 	t.Logf("child output:\n%s", out)
 	require.NoError(t, err, "the child failed")
 	assert.Contains(t, out, "--- PASS: "+t.Name())

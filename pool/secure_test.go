@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"syscall"
 	"testing"
 	"unsafe"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/zeropool-go/zeropool/internal/childtest"
 	"github.com/zeropool-go/zeropool/offheap"
 )
 
@@ -340,20 +340,20 @@ func TestSecureWipedInForkedChild(t *testing.T) {
 // works unpinned and reports the failure. The test runs in a child process as uid 65534 with
 // RLIMIT_MEMLOCK lowered to 64 KiB, below a slab.
 func TestSecureRequirePinned(t *testing.T) {
-	if inChild(t.Name()) {
+	if childtest.Is(t.Name()) {
 		requirePinnedChild(t)
 		return
 	}
 	if os.Getuid() != 0 {
 		t.Skip("needs root to start a child process as uid 65534")
 	}
-	out, err := runChild(t, t.Name(), &syscall.Credential{Uid: nobody, Gid: nobody})
+	out, err := childtest.Run(t, t.Name(), childtest.Options{Unprivileged: true})
 	t.Logf("child output:\n%s", out)
 	require.NoError(t, err, "the child failed")
 	assert.Contains(t, out, "--- PASS: "+t.Name())
 	v := childValues(t, out)
 	require.Contains(t, v, "uid", "child output:\n%s", out)
-	assert.Equal(t, int64(nobody), v["uid"])
+	assert.Equal(t, int64(childtest.Nobody), v["uid"])
 	assert.Equal(t, int64(2), v["refused"], "RequirePinned refused both Gets")
 	assert.Equal(t, int64(2), v["pin-failures"], "the best-effort pool reports its failures, once per mapping")
 	assert.Zero(t, v["pinned-bytes"])
