@@ -11,9 +11,19 @@ import (
 // the pool keeps alive in its region set, so the map itself holds nothing the garbage
 // collector must scan.
 type pageMap struct {
-	l1 [1 << l1Bits]atomic.Uintptr // address of a *l2Table, or 0
+	l1 [1 << l1Bits]atomic.Uintptr // address of a *l2Table: noRegions until one is needed
 	// tables keeps the second-level tables alive: l1 holds only their addresses.
 	tables []*l2Table
+}
+
+// noRegions is the second-level table of every part of the address space the pool has no
+// region in. It is never written: with it, a lookup takes no branch before its second load.
+var noRegions l2Table
+
+func (m *pageMap) init() {
+	for i := range m.l1 {
+		m.l1[i].Store(uintptr(unsafe.Pointer(&noRegions)))
+	}
 }
 
 const (
@@ -24,15 +34,11 @@ const (
 
 type l2Table [1 << l2Bits]atomic.Uintptr
 
+// lookup returns the region whose granules cover addr, or nil. An address beyond the 47-bit
+// space wraps onto some granule; the caller's range check against the region it gets (see
+// region.slot) refuses it, as it refuses any address a region does not hold.
 func (m *pageMap) lookup(addr uintptr) *region {
-	i := addr >> (granuleShift + l2Bits)
-	if i >= 1<<l1Bits {
-		return nil
-	}
-	t := m.l1[i].Load()
-	if t == 0 {
-		return nil
-	}
+	t := m.l1[(addr>>(granuleShift+l2Bits))&(1<<l1Bits-1)].Load()
 	r := (*l2Table)(ptr(t))[(addr>>granuleShift)&(1<<l2Bits-1)].Load()
 	return (*region)(ptr(r))
 }
@@ -47,7 +53,7 @@ func (m *pageMap) set(lo, hi uintptr, r *region) bool {
 	for g := lo &^ (granuleSize - 1); g < hi; g += granuleSize {
 		i := g >> (granuleShift + l2Bits)
 		t := m.l1[i].Load()
-		if t == 0 {
+		if t == uintptr(unsafe.Pointer(&noRegions)) {
 			if r == nil {
 				continue
 			}

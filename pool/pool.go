@@ -133,6 +133,7 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 		shardMask:   cfg.NumShards - 1,
 		regions:     make(map[*region]struct{}),
 	}
+	p.pages.init()
 	if cfg.MinBufferSize > 0 {
 		p.minKeep = classOf(cfg.MinBufferSize)
 		if classSize(p.minKeep) < cfg.MinBufferSize {
