@@ -301,7 +301,7 @@ func (p *BufferPool) Put(buf []byte) error {
 	// current P's cache. Anything else (errors included) is sorted out by putSlow.
 	if r, l := p.pages.lookup(addr), p.cache(pid); r != nil && l != nil {
 		if off := addr - r.base; off < r.span && off&r.mask == 0 {
-			st := (*uint8)(ptr(r.states + off>>(r.shift&63)))
+			st := (*uint8)(ptr(r.states + off>>(r.stShift&63)))
 			c := r.class & (classSlots - 1)
 			raceAcquire(unsafe.Pointer(l))
 			if i := l.n[c]; *st == stateOut && i < r.localCap {

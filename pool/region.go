@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"math/bits"
 	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
@@ -39,6 +40,7 @@ type region struct {
 	localCap uint32
 	kind     regionKind
 	shift    uint8 // log2 of the distance between slots
+	stShift  uint8 // a slot's offset >> stShift is its state byte's offset (see slabLayout)
 	pinned   bool
 	canary   bool   // slots are 2*size apart with a canary in the second half (Secure)
 	mem      []byte // the mapping, for offheap.Free
@@ -59,23 +61,33 @@ type region struct {
 	discarded  bool // every free slot's pages were given back by Trim
 }
 
-// slabLayout returns the header bytes (state bytes, then the free stack of uint16 indexes,
-// rounded up to whole pages, so that slots stay page-aligned) and the slot count for a slab
-// of class size.
-func slabLayout(size int) (hdr, nslots int) {
+// slabLayout returns the layout of a slab whose slots are stride bytes apart: the header
+// bytes (the state bytes, then the free stack of uint16 indexes, rounded up to whole pages so
+// that slots stay page-aligned), the slot count, and stateShift, log2 of the distance between
+// two slots' state bytes. That distance is a cache line where the slots are big enough (at
+// most 1/64 of a slot), so that Ps working on neighbouring slots do not write the same line.
+// With guards, the slots are fenced by a guard page on each side.
+func slabLayout(stride int, guards bool) (hdr, nslots int, stateShift uint8) {
 	pg := offheap.PageSize()
-	n := slabSize / size
+	stateShift = uint8(min(6, max(0, bits.Len(uint(stride))-1-6)))
+	fence := 0
+	if guards {
+		fence = 2 * pg
+	}
+	n := slabSize / stride
 	for {
-		hdr = (3*n + 2 + pg - 1) &^ (pg - 1)
-		m := (slabSize - hdr) / size
+		hdr = (n<<stateShift + 1 + 2*n + pg - 1) &^ (pg - 1)
+		m := (slabSize - hdr - fence) / stride
 		if m >= n {
-			return hdr, n
+			return hdr, n, stateShift
 		}
 		n = m
 	}
 }
 
-func (r *region) stateAt(idx int) *uint8 { return (*uint8)(ptr(r.states + uintptr(idx))) }
+func (r *region) stateAt(idx int) *uint8 {
+	return (*uint8)(ptr(r.states + uintptr(idx)<<(r.shift-r.stShift)))
+}
 
 func (r *region) freeSlot(i int) *uint16 {
 	return (*uint16)(ptr(r.freeStack + uintptr(i)*2))
@@ -94,8 +106,7 @@ func (r *region) slot(addr uintptr) (idx int, st *uint8, ok bool) {
 	if off >= r.span || off&r.mask != 0 {
 		return 0, nil, false
 	}
-	idx = int(off >> r.shift)
-	return idx, r.stateAt(idx), true
+	return int(off >> r.shift), (*uint8)(ptr(r.states + off>>r.stShift)), true
 }
 
 // mapRegion maps bytes for a region: aligned to a granule (the page map's unit, and a huge
@@ -133,31 +144,15 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error
 	return mem, pinned, nil
 }
 
-// canarySlabLayout is slabLayout for layoutCanary: slots 2*size apart (the second half holds
-// the canary), after the header and a guard page, with a guard page after the last slot.
-func canarySlabLayout(size int) (hdr, nslots int) {
-	pg := offheap.PageSize()
-	n := slabSize / (2 * size)
-	for {
-		hdr = (3*n + 2 + pg - 1) &^ (pg - 1)
-		m := (slabSize - hdr - 2*pg) / (2 * size)
-		if m >= n {
-			return hdr, n
-		}
-		n = m
-	}
-}
-
 // newSlab maps and registers a slab for class c. The caller holds the class's slabMu.
 func (p *BufferPool) newSlab(c int) (*region, error) {
 	size := classSize(c)
 	stride, shift := size, uint8(minClassShift+c)
-	hdr, n := slabLayout(size)
 	canary := p.classes[c].layout == layoutCanary
 	if canary {
 		stride, shift = 2*size, shift+1
-		hdr, n = canarySlabLayout(size)
 	}
+	hdr, n, stateShift := slabLayout(stride, canary)
 	mem, pinned, err := p.mapRegion(slabSize, false, false)
 	if err != nil {
 		return nil, err
@@ -177,9 +172,9 @@ func (p *BufferPool) newSlab(c int) (*region, error) {
 	}
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
-		states: start, class: c, kind: kindSlab, shift: shift,
+		states: start, class: c, kind: kindSlab, shift: shift, stShift: shift - stateShift,
 		pinned: pinned, mem: mem, size: size,
-		freeStack: (start + uintptr(n) + 1) &^ 1, nslots: n, partialIdx: -1,
+		freeStack: (start + uintptr(n)<<stateShift + 1) &^ 1, nslots: n, partialIdx: -1,
 		localCap: p.classes[c].localCap, canary: canary,
 	}
 	if p.cfg.Secure {
@@ -211,7 +206,7 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 		r.localCap = p.classes[c].localCap
 	}
 	if c >= 0 {
-		r.shift = uint8(minClassShift + c)
+		r.shift, r.stShift = uint8(minClassShift+c), uint8(minClassShift+c)
 	}
 	r.states = uintptr(unsafe.Pointer(&r.state))
 	if err := p.register(r); err != nil {
