@@ -13,3 +13,7 @@ func raceReleaseMerge(unsafe.Pointer) {}
 
 func bump(p *uint64, d uint64) { *p += d }
 func setN(p *uint32, v uint32) { *p = v }
+
+// raceEnabled tells tests that measure the whole process (its resident memory) that the
+// race detector runs too.
+const raceEnabled = false

@@ -17,3 +17,7 @@ func raceReleaseMerge(p unsafe.Pointer) { runtime.RaceReleaseMerge(p) }
 
 func bump(p *uint64, d uint64) { atomic.AddUint64(p, d) }
 func setN(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
+
+// raceEnabled tells tests that measure the whole process (its resident memory) that the
+// race detector runs too.
+const raceEnabled = true
