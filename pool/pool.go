@@ -58,24 +58,6 @@ type BufferPool struct {
 	pages   pageMap
 }
 
-// local is one P's cache: per class, a stack of up to stride idle buffers, touched only by
-// the goroutine running on that P inside procPin.
-type local struct {
-	n     [classSlots]uint32
-	stack [classSlots]uintptr // address of class c's items: items[c<<strideShift:][:localCap]
-	items []entry
-	classCounters
-	_ [128]byte // no false sharing with the next P's cache (nor its adjacent-line prefetch)
-}
-
-// classCounters count per class. In a P's cache only that P writes them.
-type classCounters struct {
-	hits, misses, puts [classSlots]uint64
-}
-
-// entry is an idle buffer: its address and the address of its state byte.
-type entry struct{ addr, state uintptr }
-
 // layout is how the buffers of a class are mapped.
 type layout uint8
 
@@ -94,16 +76,6 @@ type sizeClass struct {
 
 	slabMu  sync.Mutex // guards partial and the bookkeeping of this class's slabs
 	partial []*region  // slabs with a free or new slot
-}
-
-// shard is one shared stack of a class.
-type shard struct {
-	mu    sync.Mutex
-	items []entry
-	// n mirrors len(items), written under mu; read without it, it lets Get and Put pass by a
-	// shard that is empty or full without taking its lock.
-	n atomic.Int32
-	_ [128 - 8 - 24 - 4]byte // one shard per 128 bytes: no false sharing between shards
 }
 
 // New returns a pool with the defaults for this machine (DefaultConfig(runtime.NumCPU())).
@@ -259,21 +231,6 @@ func (p *BufferPool) get(size int) ([]byte, error) {
 	}
 	procUnpin()
 	return p.getSlow(size)
-}
-
-// cache returns the P's cache for pid, or nil when that P has none (GOMAXPROCS grew after
-// the pool was built) or the caches are being drained. Call it pinned.
-func (p *BufferPool) cache(pid int) *local {
-	if uint(pid) >= uint(p.active.Load()) {
-		return nil
-	}
-	return (*local)(unsafe.Add(p.localBase, uintptr(pid)*unsafe.Sizeof(local{})))
-}
-
-// item returns the i-th slot of class c's stack in the P's cache. Callers keep i below the
-// class's localCap, which the compiler cannot see.
-func (l *local) item(c int, i uint32) *entry {
-	return (*entry)(ptr(l.stack[c] + uintptr(i)*unsafe.Sizeof(entry{})))
 }
 
 // makeSlice builds the slice of a buffer at addr without the checks of unsafe.Slice, whose

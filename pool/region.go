@@ -2,7 +2,6 @@ package pool
 
 import (
 	"fmt"
-	"math/bits"
 	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
@@ -61,30 +60,6 @@ type region struct {
 	discarded  bool // every free slot's pages were given back by Trim
 }
 
-// slabLayout returns the layout of a slab whose slots are stride bytes apart: the header
-// bytes (the state bytes, then the free stack of uint16 indexes, rounded up to whole pages so
-// that slots stay page-aligned), the slot count, and stateShift, log2 of the distance between
-// two slots' state bytes. That distance is a cache line where the slots are big enough (at
-// most 1/64 of a slot), so that Ps working on neighbouring slots do not write the same line.
-// With guards, the slots are fenced by a guard page on each side.
-func slabLayout(stride int, guards bool) (hdr, nslots int, stateShift uint8) {
-	pg := offheap.PageSize()
-	stateShift = uint8(min(6, max(0, bits.Len(uint(stride))-1-6)))
-	fence := 0
-	if guards {
-		fence = 2 * pg
-	}
-	n := slabSize / stride
-	for {
-		hdr = (n<<stateShift + 1 + 2*n + pg - 1) &^ (pg - 1)
-		m := (slabSize - hdr - fence) / stride
-		if m >= n {
-			return hdr, n, stateShift
-		}
-		n = m
-	}
-}
-
 func (r *region) stateAt(idx int) *uint8 {
 	return (*uint8)(ptr(r.states + uintptr(idx)<<(r.shift-r.stShift)))
 }
@@ -94,10 +69,6 @@ func (r *region) freeSlot(i int) *uint16 {
 }
 
 func (r *region) slotAddr(idx int) uintptr { return r.base + uintptr(idx)<<r.shift }
-
-// canaryOf returns the canary word of the buffer at addr: the pool's secret mixed with the
-// address, so that a canary copied from another slot does not pass.
-func (p *BufferPool) canaryOf(addr uintptr) uint64 { return p.canary ^ uint64(addr)*0x9e3779b97f4a7c15 }
 
 // slot returns the index of the slot that starts at addr and its state byte, or ok == false
 // when addr starts no slot of r.

@@ -193,7 +193,7 @@ func workloads() []workload {
 			for b.Loop() {
 				buf := make([]byte, sizes[i&(len(sizes)-1)])
 				buf[0] = 1
-				sink = buf
+				runtime.KeepAlive(buf)
 				i++
 			}
 		},
@@ -221,7 +221,7 @@ func workloads() []workload {
 						held[i] = make([]byte, 4<<10)
 						held[i][0] = 1
 					}
-					sink = held[0]
+					runtime.KeepAlive(held)
 				}
 			},
 		})
@@ -255,9 +255,8 @@ func workloads() []workload {
 			for b.Loop() {
 				buf := make([]byte, huge)
 				touch(buf)
-				sink = buf
+				runtime.KeepAlive(buf)
 			}
-			sink = nil
 		},
 	})
 	ws = append(ws, workload{
@@ -322,9 +321,6 @@ func workloads() []workload {
 	})
 	return ws
 }
-
-// sink keeps make's buffers from being optimised away.
-var sink []byte
 
 // zipfSizes returns n request sizes (n a power of two) drawn with the weights of DESIGN.md:
 // 1K:50, 4K:25, 16K:15, 64K:7, 256K:3, from a fixed seed so every run sees the same sequence.

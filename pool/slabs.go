@@ -1,0 +1,183 @@
+package pool
+
+import (
+	"math/bits"
+	"unsafe"
+
+	"github.com/zeropool-go/zeropool/offheap"
+)
+
+// slabLayout returns the layout of a slab whose slots are stride bytes apart: the header
+// bytes (the state bytes, then the free stack of uint16 indexes, rounded up to whole pages so
+// that slots stay page-aligned), the slot count, and stateShift, log2 of the distance between
+// two slots' state bytes. That distance is a cache line where the slots are big enough (at
+// most 1/64 of a slot), so that Ps working on neighbouring slots do not write the same line.
+// With guards, the slots are fenced by a guard page on each side.
+func slabLayout(stride int, guards bool) (hdr, nslots int, stateShift uint8) {
+	pg := offheap.PageSize()
+	stateShift = uint8(min(6, max(0, bits.Len(uint(stride))-1-6)))
+	fence := 0
+	if guards {
+		fence = 2 * pg
+	}
+	n := slabSize / stride
+	for {
+		hdr = (n<<stateShift + 1 + 2*n + pg - 1) &^ (pg - 1)
+		m := (slabSize - hdr - fence) / stride
+		if m >= n {
+			return hdr, n, stateShift
+		}
+		n = m
+	}
+}
+
+// fresh hands out a buffer of class c that no cache holds: a slot of a slab with room, a
+// slot of a new slab, or a new mapping. fresh reports whether its memory is new (a miss).
+// When the buffer comes from a slab's free list, up to len(more) further free slots of that
+// slab are taken too, marked idle, for the caller to cache: n says how many.
+func (p *BufferPool) fresh(c int, more []entry) (e entry, fresh bool, n int, err error) {
+	sc := &p.classes[c]
+	if sc.layout == layoutMapping {
+		r, err := p.newMapping(sc.size, c)
+		if err != nil {
+			return entry{}, false, 0, err
+		}
+		r.state = stateOut
+		return entry{r.base, r.states}, true, 0, nil
+	}
+	sc.slabMu.Lock()
+	defer sc.slabMu.Unlock()
+	for len(sc.partial) > 0 {
+		r := sc.partial[len(sc.partial)-1]
+		var idx int
+		switch {
+		case r.nfree > 0:
+			r.nfree--
+			idx = int(*r.freeSlot(r.nfree))
+			for n < len(more) && r.nfree > 0 {
+				r.nfree--
+				j := int(*r.freeSlot(r.nfree))
+				*r.stateAt(j) = stateIdle
+				more[n] = entry{r.slotAddr(j), uintptr(unsafe.Pointer(r.stateAt(j)))}
+				n++
+			}
+		case r.bump < r.nslots:
+			idx = r.bump
+			r.bump++
+			fresh = true
+			p.setCanary(r, idx)
+		default:
+			sc.dropPartial(r)
+			continue
+		}
+		if r.live == 0 {
+			p.emptyIdle.Add(-slabSize)
+		}
+		r.live += 1 + n
+		if r.nfree == 0 && r.bump == r.nslots {
+			sc.dropPartial(r)
+		}
+		*r.stateAt(idx) = stateOut
+		return entry{r.slotAddr(idx), uintptr(unsafe.Pointer(r.stateAt(idx)))}, fresh, n, nil
+	}
+	r, err := p.newSlab(c)
+	if err != nil {
+		return entry{}, false, 0, err
+	}
+	r.bump, r.live = 1, 1
+	p.setCanary(r, 0)
+	*r.stateAt(0) = stateOut
+	sc.addPartial(r)
+	return entry{r.base, r.states}, true, 0, nil
+}
+
+// keepEmpty decides whether a slab that just became empty stays mapped: while the shared
+// budget has room for it, it does, and counts in emptyIdle.
+func (p *BufferPool) keepEmpty() bool {
+	if p.sharedIdle.Load()+p.emptyIdle.Add(slabSize) > p.sharedBudget {
+		p.emptyIdle.Add(-slabSize)
+		return false
+	}
+	return true
+}
+
+func (sc *sizeClass) addPartial(r *region) {
+	if r.partialIdx < 0 {
+		r.partialIdx = len(sc.partial)
+		sc.partial = append(sc.partial, r)
+	}
+}
+
+func (sc *sizeClass) dropPartial(r *region) {
+	if i := r.partialIdx; i >= 0 {
+		last := sc.partial[len(sc.partial)-1]
+		sc.partial[i], last.partialIdx = last, i
+		sc.partial[len(sc.partial)-1] = nil
+		sc.partial = sc.partial[:len(sc.partial)-1]
+		r.partialIdx = -1
+	}
+}
+
+// releaseAll releases idle buffers, each as release does, taking a slab lock once for a run
+// of buffers of one class, and returns the bytes unmapped.
+func (p *BufferPool) releaseAll(es []entry) int64 {
+	var n int64
+	for len(es) > 0 {
+		r := p.pages.lookup(es[0].addr)
+		if r.kind != kindSlab {
+			n += p.release(es[0], r)
+			es = es[1:]
+			continue
+		}
+		k := 1
+		for k < len(es) && k < maxBatch {
+			if q := p.pages.lookup(es[k].addr); q.kind != kindSlab || q.class != r.class {
+				break
+			}
+			k++
+		}
+		n += p.releaseSlots(es[:k], r.class)
+		es = es[k:]
+	}
+	return n
+}
+
+// releaseSlots is release for slab slots of class c, under one lock.
+func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
+	sc := &p.classes[c]
+	var drop [maxBatch]*region
+	nd := 0
+	sc.slabMu.Lock()
+	for _, e := range es {
+		r := p.pages.lookup(e.addr)
+		*(*uint8)(ptr(e.state)) = stateFree
+		*r.freeSlot(r.nfree) = uint16((e.addr - r.base) >> r.shift)
+		r.nfree++
+		r.live--
+		r.discarded = false
+		sc.addPartial(r)
+		if r.live == 0 && (p.closed.Load() || !p.keepEmpty()) {
+			sc.dropPartial(r)
+			drop[nd] = r
+			nd++
+		}
+	}
+	sc.slabMu.Unlock()
+	var n int64
+	for _, r := range drop[:nd] {
+		n += p.unmap(r)
+	}
+	return n
+}
+
+// release gives an idle buffer's memory back and returns the bytes unmapped: a slab slot goes
+// to its slab's free list (a slab with nothing idle or out stays mapped while the shared
+// budget has room for it, and is unmapped otherwise and after Close), a single-buffer region
+// to the system.
+func (p *BufferPool) release(e entry, r *region) int64 {
+	if r.kind != kindSlab {
+		*(*uint8)(ptr(e.state)) = stateFree
+		return p.unmap(r)
+	}
+	return p.releaseSlots([]entry{e}, r.class)
+}
