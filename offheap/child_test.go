@@ -1,10 +1,8 @@
 package offheap
 
 import (
-	"bufio"
 	"errors"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zeropool-go/zeropool/internal/childtest"
+	"github.com/zeropool-go/zeropool/internal/procfs"
 )
 
 // Tests that change process-wide state (resource limits, credentials, the environment a
@@ -154,19 +153,9 @@ func addressSpaceChild(t *testing.T) {
 
 func vmSizeBytes(t *testing.T) uint64 {
 	t.Helper()
-	f, err := os.Open("/proc/self/status")
+	n, err := procfs.StatusBytes("VmSize")
 	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmSize:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			require.NoError(t, err)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmSize in /proc/self/status")
-	return 0
+	return uint64(n)
 }
 
 // TestBackendFromEnvironment: ZEROPOOL_BACKEND chooses the default backend; a name not compiled

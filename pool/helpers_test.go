@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/zeropool-go/zeropool/internal/procfs"
 	"github.com/zeropool-go/zeropool/offheap"
 )
 
@@ -140,25 +140,9 @@ func mustPanicWith(t testing.TB, f func()) (err error) {
 // fields that the kernel reports in kB.
 func procStatus(t testing.TB, field string) int64 {
 	t.Helper()
-	f, err := os.Open("/proc/self/status")
+	n, err := procfs.StatusBytes(field)
 	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || name != field {
-			continue
-		}
-		fields := strings.Fields(rest)
-		require.Len(t, fields, 2, "%s line %q", field, sc.Text())
-		require.Equal(t, "kB", fields[1], "%s line %q", field, sc.Text())
-		kb, err := strconv.ParseInt(fields[0], 10, 64)
-		require.NoError(t, err)
-		return kb << 10
-	}
-	require.NoError(t, sc.Err())
-	require.Failf(t, "missing field", "/proc/self/status has no %s", field)
-	return 0
+	return n
 }
 
 // vmLck returns the bytes this process has locked into RAM, as the kernel counts them.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/zeropool-go/zeropool/internal/procfs"
 	"github.com/zeropool-go/zeropool/offheap"
 	"github.com/zeropool-go/zeropool/pool"
 )
@@ -64,18 +65,18 @@ func TestBracketed(t *testing.T) {
 
 func TestStatusParsing(t *testing.T) {
 	status := []byte("Name:\tzeropool\nVmHWM:\t    1928 kB\nCapEff:\t000001fffeffffff\nCapPrm:\t0000000000000000\n")
-	v, err := parseStatusField(status, "CapEff")
+	v, err := procfs.ParseStatusField(status, "CapEff")
 	require.NoError(t, err)
 	assert.Equal(t, "000001fffeffffff", v)
-	_, err = parseStatusField(status, "VmRSS")
+	_, err = procfs.ParseStatusField(status, "VmRSS")
 	assert.Error(t, err)
 
-	hwm, err := parseStatusField(status, "VmHWM")
+	hwm, err := procfs.ParseStatusField(status, "VmHWM")
 	require.NoError(t, err)
-	n, err := kibField(hwm)
+	n, err := procfs.ParseKiB(hwm)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1928<<10), n)
-	_, err = kibField("12 MB")
+	_, err = procfs.ParseKiB("12 MB")
 	assert.Error(t, err)
 
 	has, err := hasCap("000001fffeffffff", capIPCLock)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/zeropool-go/zeropool/internal/procfs"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -18,7 +17,6 @@ const (
 	thpPath         = "/sys/kernel/mm/transparent_hugepage/enabled"
 	thpDefragPath   = "/sys/kernel/mm/transparent_hugepage/defrag"
 	maxMapCountPath = "/proc/sys/vm/max_map_count"
-	statusPath      = "/proc/self/status"
 	clearRefsPath   = "/proc/self/clear_refs"
 )
 
@@ -46,26 +44,6 @@ func sysfsChoice(path string) (string, error) {
 	return bracketed(string(b))
 }
 
-// statusField returns the value of one "Name:\tvalue" line of /proc/self/status.
-func statusField(name string) (string, error) {
-	b, err := os.ReadFile(statusPath)
-	if err != nil {
-		return "", err
-	}
-	return parseStatusField(b, name)
-}
-
-func parseStatusField(status []byte, name string) (string, error) {
-	sc := bufio.NewScanner(bytes.NewReader(status))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && k == name {
-			return strings.TrimSpace(v), nil
-		}
-	}
-	return "", fmt.Errorf("%s: no %s line", statusPath, name)
-}
-
 // hasCap reports whether the hexadecimal capability mask capEff (as in CapEff) holds bit.
 func hasCap(capEff string, bit uint) (bool, error) {
 	m, err := strconv.ParseUint(capEff, 16, 64)
@@ -77,7 +55,7 @@ func hasCap(capEff string, bit uint) (bool, error) {
 
 // hasCapIPCLock reports whether this process may lock memory beyond RLIMIT_MEMLOCK.
 func hasCapIPCLock() (bool, error) {
-	v, err := statusField("CapEff")
+	v, err := procfs.StatusField("CapEff")
 	if err != nil {
 		return false, err
 	}
@@ -125,35 +103,14 @@ func kernel() (string, error) {
 		unix.ByteSliceToString(u.Machine[:]), nil
 }
 
-// kibField parses a "1234 kB" status value into bytes.
-func kibField(v string) (int64, error) {
-	num, ok := strings.CutSuffix(v, " kB")
-	if !ok {
-		return 0, fmt.Errorf("%q is not in kB", v)
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil {
-		return 0, err
-	}
-	return n << 10, nil
-}
-
 // peakRSS returns the process's peak resident set size (VmHWM).
 func peakRSS() (int64, error) {
-	v, err := statusField("VmHWM")
-	if err != nil {
-		return 0, err
-	}
-	return kibField(v)
+	return procfs.StatusBytes("VmHWM")
 }
 
 // currentRSS returns the process's resident set size now (VmRSS).
 func currentRSS() (int64, error) {
-	v, err := statusField("VmRSS")
-	if err != nil {
-		return 0, err
-	}
-	return kibField(v)
+	return procfs.StatusBytes("VmRSS")
 }
 
 // resetPeakRSS sets VmHWM back to the current RSS (Linux 4.0+), so that each phase of the
