@@ -189,30 +189,30 @@ var zeroBuf [1]byte
 // 4 KiB or more start on a page boundary, smaller ones on a multiple of their size class.
 // Get panics where TryGet would return an error.
 func (p *BufferPool) Get(size int) []byte {
-	b, err := p.get(size)
+	b, err := p.get(size, false)
 	if err != nil {
 		panic(err)
 	}
 	return b
 }
 
-// GetZeroed is Get with the contents zeroed.
+// GetZeroed is Get with the contents zeroed. Memory the pool maps afresh is zero already and
+// is not touched, so a large fresh buffer costs no page faults here.
 func (p *BufferPool) GetZeroed(size int) []byte {
-	b, err := p.get(size)
+	b, err := p.get(size, true)
 	if err != nil {
 		panic(err)
 	}
-	clear(b)
 	return b
 }
 
 // TryGet is Get returning an error instead of panicking: ErrInvalidSize for a negative or
 // impossible size, ErrClosed after Close, or the system's refusal to map memory.
-func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size) }
+func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size, false) }
 
 // get is the fast path of every Get: a pop from the current P's cache. Pinning first keeps
 // the values computed below in registers instead of spilling them around the call.
-func (p *BufferPool) get(size int) ([]byte, error) {
+func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	pid := procPin()
 	if l := p.cache(pid); l != nil && uint(size-1) < uint(p.maxClass) {
 		c := classOf(size) & (classSlots - 1)
@@ -225,12 +225,16 @@ func (p *BufferPool) get(size int) ([]byte, error) {
 			raceReleaseMerge(unsafe.Pointer(l))
 			procUnpin()
 			*(*uint8)(ptr(e.state)) = stateOut
-			return makeSlice(e.addr, size, minClassSize<<c), nil
+			b := makeSlice(e.addr, size, minClassSize<<c)
+			if zero {
+				clear(b)
+			}
+			return b, nil
 		}
 		raceReleaseMerge(unsafe.Pointer(l))
 	}
 	procUnpin()
-	return p.getSlow(size)
+	return p.getSlow(size, zero)
 }
 
 // makeSlice builds the slice of a buffer at addr without the checks of unsafe.Slice, whose

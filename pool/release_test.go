@@ -226,3 +226,19 @@ func TestStatsExactAfterConcurrentTraffic(t *testing.T) {
 	assert.Equal(t, s.Gets, s.Puts)
 	assert.Equal(t, rejected, s.Rejected)
 }
+
+// GetZeroed does not touch memory that is zero already: a fresh 64 MiB buffer comes back with
+// none of its pages resident, while a reused one is cleared.
+func TestGetZeroedLeavesFreshMemoryAlone(t *testing.T) {
+	const MiB = 1 << 20
+	oneP(t)
+	p := newPool(t, Config{})
+	b := p.GetZeroed(64 * MiB)
+	assert.Zero(t, resident(t, [][]byte{b}), "a fresh buffer was faulted in by GetZeroed")
+	touchPages(b)
+	require.NoError(t, p.Put(b))
+	c := p.GetZeroed(64 * MiB)
+	require.Equal(t, addrOf(b), addrOf(c), "the buffer is reused")
+	assert.True(t, allZero(c), "a reused buffer is cleared")
+	require.NoError(t, p.Put(c))
+}

@@ -12,10 +12,10 @@ const maxRequest = 1 << 46
 
 // getSlow serves a Get that the P's cache could not. For a pooled class: from the shards
 // (the P's home shard first, then stealing), refilling the P's cache with a batch, else from
-// fresh memory.
-func (p *BufferPool) getSlow(size int) ([]byte, error) {
+// fresh memory. With zero, the buffer is cleared unless its memory is fresh (zero already).
+func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	if uint(size-1) >= uint(p.maxClass) {
-		return p.getOther(size)
+		return p.getOther(size) // a fresh mapping, or Get(0): nothing to clear
 	}
 	if p.closed.Load() {
 		return nil, ErrClosed
@@ -54,6 +54,9 @@ func (p *BufferPool) getSlow(size int) ([]byte, error) {
 			p.release(e, p.pages.lookup(e.addr))
 			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
 		}
+	}
+	if zero && !fresh {
+		clear(b)
 	}
 	return b, nil
 }
