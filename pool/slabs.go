@@ -101,6 +101,8 @@ func (p *BufferPool) keepEmpty() bool {
 	return true
 }
 
+// addPartial puts a slab with a free or new slot on the class's list, once. The caller holds
+// slabMu, as for dropPartial.
 func (sc *sizeClass) addPartial(r *region) {
 	if r.partialIdx < 0 {
 		r.partialIdx = len(sc.partial)
@@ -108,6 +110,7 @@ func (sc *sizeClass) addPartial(r *region) {
 	}
 }
 
+// dropPartial takes a slab off the class's list, if it is on it, in O(1).
 func (sc *sizeClass) dropPartial(r *region) {
 	if i := r.partialIdx; i >= 0 {
 		last := sc.partial[len(sc.partial)-1]
