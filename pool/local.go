@@ -73,32 +73,37 @@ func (p *BufferPool) spillLocal(c int, batch []entry) (n, home int) {
 	return 1 + m, home
 }
 
-// pushLocal puts idle buffers of class c into the current P's cache as far as it has room,
-// and returns how many it took.
-func (p *BufferPool) pushLocal(c int, es []entry) int {
-	sc := &p.classes[c]
-	k := 0
-	if l := p.cache(procPin()); l != nil {
-		raceAcquire(unsafe.Pointer(l))
-		n := l.n[c]
-		for k < len(es) && n < sc.localCap {
-			*l.item(c, n) = es[k]
-			n++
-			k++
+// refill counts a Get of class c that the P's cache did not serve and puts the rest of the
+// batch fetched for it into the P's cache as far as it has room, in one pinned section. It
+// returns how many it took.
+func (p *BufferPool) refill(c int, hit bool, rest []entry) int {
+	pid := procPin()
+	l := p.cache(pid)
+	if l == nil {
+		procUnpin()
+		if hit {
+			atomic.AddUint64(&p.spill.hits[c], 1)
+		} else {
+			atomic.AddUint64(&p.spill.misses[c], 1)
 		}
-		setN(&l.n[c], n)
-		raceReleaseMerge(unsafe.Pointer(l))
+		return 0
 	}
+	raceAcquire(unsafe.Pointer(l))
+	if hit {
+		bump(&l.hits[c], 1)
+	} else {
+		bump(&l.misses[c], 1)
+	}
+	n, k := l.n[c], 0
+	for k < len(rest) && n < p.classes[c].localCap {
+		*l.item(c, n) = rest[k]
+		n++
+		k++
+	}
+	setN(&l.n[c], n)
+	raceReleaseMerge(unsafe.Pointer(l))
 	procUnpin()
 	return k
-}
-
-// cacheBatch puts idle buffers of class c into the current P's cache as far as it has room,
-// and the rest into the shards.
-func (p *BufferPool) cacheBatch(c int, es []entry) {
-	if k := p.pushLocal(c, es); k < len(es) {
-		p.giveShared(&p.classes[c], p.home(), es[k:])
-	}
 }
 
 // home returns the shard index of the current P.
@@ -106,26 +111,6 @@ func (p *BufferPool) home() int {
 	pid := procPin()
 	procUnpin()
 	return pid & p.shardMask
-}
-
-// countGet counts a Get of class c that the P's cache did not serve.
-func (p *BufferPool) countGet(c int, hit bool) {
-	pid := procPin()
-	if uint(pid) < uint(len(p.locals)) {
-		l := &p.locals[pid]
-		raceAcquire(unsafe.Pointer(l))
-		if hit {
-			bump(&l.hits[c], 1)
-		} else {
-			bump(&l.misses[c], 1)
-		}
-		raceReleaseMerge(unsafe.Pointer(l))
-	} else if hit {
-		atomic.AddUint64(&p.spill.hits[c], 1)
-	} else {
-		atomic.AddUint64(&p.spill.misses[c], 1)
-	}
-	procUnpin()
 }
 
 // countPut counts a Put of class c that the P's cache did not take.

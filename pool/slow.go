@@ -42,9 +42,9 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 		got++
 	}
 	e = batch[got-1]
-	p.countGet(c, !fresh)
-	if rest := batch[:got-1]; len(rest) > 0 {
-		p.cacheBatch(c, rest)
+	rest := batch[:got-1]
+	if k := p.refill(c, !fresh, rest); k < len(rest) {
+		p.giveShared(sc, home, rest[k:])
 	}
 	*(*uint8)(ptr(e.state)) = stateOut
 	b := makeSlice(e.addr, size, sc.size)
