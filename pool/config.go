@@ -27,9 +27,10 @@ type Config struct {
 	NumShards int
 	// MaxBuffersPerShard bounds each shared stack. (Rust: max_buffers_per_shard.)
 	MaxBuffersPerShard int
-	// MaxIdleBytes bounds the bytes held idle, per-P caches and shards together; a Put beyond
-	// it gives the buffer's memory back to the system. Default 1 GiB, which keeps a 512 MiB
-	// buffer for reuse.
+	// MaxIdleBytes bounds the bytes held idle: per-P caches, shards, and slabs kept mapped
+	// with nothing in use; a Put beyond it gives the buffer's memory back to the system.
+	// (Free slots of slabs that still have buffers out are not counted: Trim gives their
+	// pages back.) Default 1 GiB, which keeps a 512 MiB buffer for reuse.
 	MaxIdleBytes int64
 	// Pinned locks every slab and mapping into RAM (mlock2 with MLOCK_ONFAULT), best effort:
 	// where the kernel refuses, the pool works unpinned and counts Stats.PinFailures.
