@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,16 +33,10 @@ Progress goes to stderr, the table and the pool's Stats to stdout.
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseArgs(fs, args, stderr); !ok {
+		return code
 	}
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "zeropool demo: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
 	case size.n <= 0:
 		fmt.Fprintln(stderr, "zeropool demo: -size must be at least 1 byte")
 		return exitUsage

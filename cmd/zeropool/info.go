@@ -33,15 +33,8 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: zeropool info\n\nPrints this machine's facts (CPUs, page size, THP, mlock limits and whether pinning\nworks, backends) and the defaults pool.New() uses here.")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "zeropool info: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseArgs(fs, args, stderr); !ok {
+		return code
 	}
 	if err := renderSections(stdout, gatherInfo()); err != nil {
 		fmt.Fprintln(stderr, "zeropool info:", err)
