@@ -70,14 +70,14 @@ func (r *region) freeSlot(i int) *uint16 {
 
 func (r *region) slotAddr(idx int) uintptr { return r.base + uintptr(idx)<<r.shift }
 
-// slot returns the index of the slot that starts at addr and its state byte, or ok == false
-// when addr starts no slot of r.
-func (r *region) slot(addr uintptr) (idx int, st *uint8, ok bool) {
+// slot returns the state byte of the slot that starts at addr, or ok == false when addr starts
+// no slot of r. This range check is what refuses every address r does not hold.
+func (r *region) slot(addr uintptr) (st *uint8, ok bool) {
 	off := addr - r.base
 	if off >= r.span || off&r.mask != 0 {
-		return 0, nil, false
+		return nil, false
 	}
-	return int(off >> r.shift), (*uint8)(ptr(r.states + off>>r.stShift)), true
+	return (*uint8)(ptr(r.states + off>>(r.stShift&63))), true
 }
 
 // mapRegion maps bytes for a region: aligned to a granule (the page map's unit, and a huge

@@ -93,7 +93,7 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 	if r == nil {
 		return p.putUnknown(addr)
 	}
-	_, st, ok := r.slot(addr)
+	st, ok := r.slot(addr)
 	if !ok {
 		return p.refuse(ErrNotOwned)
 	}
