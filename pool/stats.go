@@ -73,7 +73,7 @@ func FormatBytes(n int64) string {
 	return s + " " + units[i:i+1] + "iB"
 }
 
-// Stats returns a snapshot of the pool's counters. It takes each shard's lock briefly and
+// Stats returns a snapshot of the pool's counters. It takes no lock and
 // never stops Gets and Puts.
 func (p *BufferPool) Stats() Stats {
 	s := Stats{
@@ -95,16 +95,9 @@ func (p *BufferPool) Stats() Stats {
 		}
 		add(&p.spill)
 		for i := range p.locals {
-			l := &p.locals[i]
-			add(&l.classCounters)
-			cs.Idle += int64(atomic.LoadUint32(&l.n[c]))
+			add(&p.locals[i].classCounters)
 		}
-		for i := range sc.shards {
-			sh := &sc.shards[i]
-			sh.mu.Lock()
-			cs.Idle += int64(len(sh.items))
-			sh.mu.Unlock()
-		}
+		cs.Idle = p.idle(c)
 		cs.Gets = cs.Hits + cs.Misses
 		cs.InUse = int64(cs.Gets) - int64(cs.Puts)
 		s.Gets += cs.Gets
@@ -129,4 +122,23 @@ func (p *BufferPool) Stats() Stats {
 }
 
 // Len returns the number of idle buffers the pool holds.
-func (p *BufferPool) Len() int { return int(p.Stats().Idle) }
+func (p *BufferPool) Len() int {
+	n := int64(0)
+	for c := range p.classes {
+		n += p.idle(c)
+	}
+	return int(n)
+}
+
+// idle returns the buffers of class c idle in the P caches and the shards, read without
+// locks (a snapshot, like every Stats field).
+func (p *BufferPool) idle(c int) int64 {
+	var n int64
+	for i := range p.locals {
+		n += int64(atomic.LoadUint32(&p.locals[i].n[c]))
+	}
+	for i := range p.classes[c].shards {
+		n += int64(p.classes[c].shards[i].n.Load())
+	}
+	return n
+}
