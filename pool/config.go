@@ -52,6 +52,39 @@ type Config struct {
 	// Backend names the offheap backend: "" (the default: ZEROPOOL_BACKEND, else the best
 	// compiled in), "syscall", "cgo" or "purego". See offheap.Backends.
 	Backend string
+
+	// OnMap, when set, is called synchronously after a region (a slab of same-size slots, or
+	// one buffer's own mapping) is mapped and before any of its buffers is handed out. An
+	// error fails the Get that needed the region (TryGet returns it wrapped; Get panics) and
+	// the region is unmapped again without an OnUnmap call. OnMap must not call the pool's
+	// Get, Put, Trim or Close.
+	//
+	// With OnMap or OnUnmap set, the pool never changes the pages behind a live region: it
+	// gives no free slot's pages back (no MADV_DONTNEED) and remaps nothing; Trim and the idle
+	// bounds release whole regions only, each after its OnUnmap has returned. That is what
+	// keeps a registration of the region (io_uring fixed buffers, RDMA memory regions) valid.
+	OnMap func(Region) error
+	// OnUnmap, when set, is called synchronously before a region is unmapped (by Trim, the
+	// idle bounds, the Put of an oversize buffer, Close). No buffer of the region is out or
+	// cached when it runs; after it returns the region's memory is gone.
+	OnUnmap func(Region)
+	// MaxMappedBytes bounds the bytes the pool maps at once (slabs and single-buffer
+	// mappings, guard pages included). A Get that would map beyond it fails with ErrExhausted
+	// (after the pool has tried to make room from its own idle memory). 0 means no bound.
+	MaxMappedBytes int64
+	// Populate faults in every page of a region when it is mapped (MAP_POPULATE), so the
+	// first use of a buffer, by the CPU or by a device, does not fault. With Pinned the pages
+	// are locked as well, so VmLck counts them at once.
+	Populate bool
+	// DontFork leaves every region out of a forked child (MADV_DONTFORK): fork copies none of
+	// the pool's memory, and the physical pages behind a registered region stay put.
+	DontFork bool
+	// SecretMem backs every region of a Secure pool with memfd_secret(2): the pages are
+	// removed from the kernel's direct map, so neither /proc/PID/mem, ptrace nor the kernel
+	// itself can read them. NewWithConfig returns an error wrapping ErrInvalidConfig without
+	// Secure, and one wrapping offheap.ErrSecretMem where the kernel lacks memfd_secret or
+	// secretmem is disabled. Secret memory is locked and charged to RLIMIT_MEMLOCK.
+	SecretMem bool
 }
 
 // Defaults that do not depend on the machine.
@@ -125,6 +158,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxIdleBytes < 0 {
 		bad("MaxIdleBytes %d is negative", c.MaxIdleBytes)
+	}
+	if c.MaxMappedBytes < 0 {
+		bad("MaxMappedBytes %d is negative", c.MaxMappedBytes)
+	}
+	if c.SecretMem && !c.Secure {
+		bad("SecretMem needs Secure")
 	}
 	if err := offheap.CheckBackend(c.Backend); err != nil {
 		bad("Backend %q: %w", c.Backend, err)

@@ -57,10 +57,12 @@ func (p *BufferPool) releaseIdle() int64 {
 // buffers out, the pages of the free slots of 4 KiB or more are discarded (MADV_DONTNEED), so
 // resident memory falls. The pool stays usable; Gets after Trim map memory afresh.
 func (p *BufferPool) Trim() int64 {
+	mustPool(p)
+	p.trims.Add(1)
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
 	p.active.Store(0)
-	n := p.releaseIdle() + p.sweepSlabs(true)
+	n := p.releaseIdle() + p.sweepSlabs(!p.hooked()) + p.retryStuck()
 	if !p.closed.Load() {
 		p.active.Store(int32(len(p.locals)))
 	}
@@ -116,6 +118,7 @@ func (p *BufferPool) Close() error {
 	p.active.Store(0) // for good: the P caches are never used again
 	p.releaseIdle()
 	p.sweepSlabs(false)
+	p.retryStuck()
 	if s := p.Stats(); s.InUse > 0 {
 		noun := "buffers"
 		if s.InUse == 1 {
@@ -126,3 +129,7 @@ func (p *BufferPool) Close() error {
 	}
 	return nil
 }
+
+// hooked reports whether regions are announced (OnMap or OnUnmap): then the pages behind a
+// live region never change, and only whole regions are given back.
+func (p *BufferPool) hooked() bool { return p.cfg.OnMap != nil || p.cfg.OnUnmap != nil }

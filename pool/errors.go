@@ -22,6 +22,9 @@ var (
 	ErrCanary = errors.New("zeropool: canary after a secure buffer overwritten (write past its end)")
 	// ErrInvalidConfig is returned by NewWithConfig for a Config it cannot honour.
 	ErrInvalidConfig = errors.New("zeropool: invalid config")
+	// ErrExhausted is returned by TryGet (and Preallocate) when a Get would map more than
+	// Config.MaxMappedBytes. The pool is unchanged and keeps serving.
+	ErrExhausted = errors.New("zeropool: MaxMappedBytes reached")
 	// ErrInvalidSize is returned by TryGet for a negative size or one larger than any mapping
 	// can be.
 	ErrInvalidSize = errors.New("zeropool: invalid buffer size")

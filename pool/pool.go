@@ -47,14 +47,20 @@ type BufferPool struct {
 	emptyIdle atomic.Int64
 
 	// Counters off the hot path.
-	rejected, pinFailures, canaries  atomic.Uint64
+	notOwned, doublePuts, closedPuts atomic.Uint64
+	trims, pinFailures, canaries     atomic.Uint64
+	peakInUse                        atomic.Int64
 	maps, unmaps                     atomic.Uint64
 	oversizeGets, oversizePuts       atomic.Uint64
 	mapped, pinnedBytes, oversizeOut atomic.Int64
 	spill                            classCounters // for Ps beyond len(locals)
 
-	growMu  sync.Mutex // guards regions and writes to pages
+	unmapFailures atomic.Uint64
+	nextID        atomic.Uint64 // the last Region.ID handed out
+
+	growMu  sync.Mutex // guards regions, stuck and writes to pages
 	regions map[*region]struct{}
+	stuck   [][]byte // mappings the kernel refused to unmap; tried again by Trim and Close
 	pages   pageMap
 }
 
@@ -181,7 +187,8 @@ func localCaps(budget int64, perClass, nclass, minKeep int) []uint32 {
 // Config returns the pool's configuration with every default filled in.
 func (p *BufferPool) Config() Config { return p.cfg }
 
-// zeroBuf is what Get(0) returns: an empty slice that owns no memory and that Put accepts.
+// zeroBuf is where Get(0)'s slice points: len and cap 0, so nobody can append into it in
+// place (append copies to the heap), and Put of it does nothing.
 var zeroBuf [1]byte
 
 // Get returns a buffer of len size (cap at least size) that lives outside the Go heap. A
@@ -213,8 +220,11 @@ func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size, false
 // get is the fast path of every Get: a pop from the current P's cache. Pinning first keeps
 // the values computed below in registers instead of spilling them around the call.
 func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
+	// Read before pinning: on a nil pool this is a plain, recoverable nil-pointer panic,
+	// where the same dereference while pinned would be a fatal error.
+	maxClass := p.maxClass
 	pid := procPin()
-	if l := p.cache(pid); l != nil && uint(size-1) < uint(p.maxClass) {
+	if l := p.cache(pid); l != nil && uint(size-1) < uint(maxClass) {
 		c := classOf(size) & (classSlots - 1)
 		raceAcquire(unsafe.Pointer(l))
 		if n := l.n[c]; n != 0 {
@@ -257,10 +267,11 @@ func makeSlice(addr uintptr, n, c int) []byte {
 // may hand it to someone else at once.
 func (p *BufferPool) Put(buf []byte) error {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	pages := &p.pages // before pinning: a nil pool panics here, recoverably (see get)
 	pid := procPin()
 	// The fast path: a buffer that is out, of a class the P caches keep, going into the
 	// current P's cache. Anything else (errors included) is sorted out by putSlow.
-	if r, l := p.pages.lookup(addr), p.cache(pid); r != nil && l != nil {
+	if r, l := pages.lookup(addr), p.cache(pid); r != nil && l != nil {
 		// region.slot, written out: through the call the compiler emits 9 more instructions.
 		if off := addr - r.base; off < r.span && off&r.mask == 0 {
 			st := (*uint8)(ptr(r.states + off>>(r.stShift&63)))
@@ -282,7 +293,9 @@ func (p *BufferPool) Put(buf []byte) error {
 	return p.putSlow(addr)
 }
 
-func (p *BufferPool) reject(state uint8) error {
+// refuseState refuses a Put of a slot in state: a double Put if the slot was handed out
+// before, else a slice the pool never handed out.
+func (p *BufferPool) refuseState(state uint8) error {
 	if state == stateIdle || state == stateFree || state == stateBroken {
 		return p.refuse(ErrDoublePut)
 	}
@@ -291,9 +304,14 @@ func (p *BufferPool) reject(state uint8) error {
 
 // refuse counts a refused Put and returns its error, marked ErrClosed too after Close.
 func (p *BufferPool) refuse(err error) error {
-	p.rejected.Add(1)
 	if p.closed.Load() {
+		p.closedPuts.Add(1)
 		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	if err == ErrDoublePut {
+		p.doublePuts.Add(1)
+	} else {
+		p.notOwned.Add(1)
 	}
 	return err
 }

@@ -44,6 +44,7 @@ type region struct {
 	canary   bool   // slots are 2*size apart with a canary in the second half (Secure)
 	mem      []byte // the mapping, for offheap.Free
 	size     int    // bytes of a buffer (for oversize, the mapping's usable bytes)
+	id       uint64 // Region.ID: from the pool's counter, never reused
 
 	// state is the state byte of a single-buffer region (states points here). Only the
 	// buffer's holder touches it, as with a slab slot's byte.
@@ -94,15 +95,31 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error
 	if p.cfg.Secure {
 		opts = append(opts, offheap.NoDump(), offheap.WipeOnFork())
 	}
+	if p.cfg.Populate {
+		opts = append(opts, offheap.Populate())
+	}
+	if p.cfg.DontFork {
+		opts = append(opts, offheap.DontFork())
+	}
 	switch {
 	case p.cfg.Pinned && p.cfg.RequirePinned:
 		opts = append(opts, offheap.PinRequired())
 	case p.cfg.Pinned:
 		opts = append(opts, offheap.Pin())
 	}
+	// Reserve the bytes first, so that concurrent Gets cannot together pass the bound.
+	if m := p.mapped.Add(int64(bytes)); p.cfg.MaxMappedBytes > 0 && m > p.cfg.MaxMappedBytes {
+		p.mapped.Add(-int64(bytes))
+		return nil, false, fmt.Errorf("%w: mapping %s more would pass %s (%s mapped)", ErrExhausted,
+			FormatBytes(int64(bytes)), FormatBytes(p.cfg.MaxMappedBytes), FormatBytes(m-int64(bytes)))
+	}
 	mem, err := offheap.Alloc(bytes, opts...)
 	if err != nil {
+		p.mapped.Add(-int64(bytes))
 		return nil, false, err
+	}
+	if d := int64(cap(mem)) - int64(bytes); d != 0 {
+		p.mapped.Add(d) // page rounding
 	}
 	pinned := false
 	if p.cfg.Pinned {
@@ -135,7 +152,7 @@ func (p *BufferPool) newSlab(c int) (*region, error) {
 		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
 		for _, g := range []int{hdr, end} {
 			if _, err := offheap.Guard(mem[g : g+pg : g+pg]); err != nil {
-				_ = offheap.Free(mem)
+				p.freeMapping(&region{mem: mem}, false)
 				return nil, err
 			}
 		}
@@ -186,25 +203,33 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 	return r, nil
 }
 
-// register enters a fresh region in the pool, or unmaps it and fails if the pool closed
-// meanwhile (so that Close never leaves a mapping behind).
+// register enters a fresh region in the pool after OnMap has accepted it, or unmaps it and
+// fails if OnMap refused it or the pool closed meanwhile (so that Close never leaves a mapping
+// behind).
 func (p *BufferPool) register(r *region) error {
+	r.id = p.nextID.Add(1)
+	if p.cfg.OnMap != nil {
+		if err := p.cfg.OnMap(r.public()); err != nil {
+			p.freeMapping(r, false)
+			return fmt.Errorf("zeropool: OnMap of region %d (%s): %w", r.id, FormatBytes(int64(cap(r.mem))), err)
+		}
+	}
 	p.growMu.Lock()
-	defer p.growMu.Unlock()
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
 	if p.closed.Load() || !p.pages.set(lo, lo+uintptr(cap(r.mem)), r) {
-		_ = offheap.Free(r.mem)
+		p.growMu.Unlock()
+		p.freeMapping(r, true)
 		if p.closed.Load() {
 			return ErrClosed
 		}
 		return fmt.Errorf("zeropool: mapping at %#x is beyond the address space the pool indexes", lo)
 	}
 	p.regions[r] = struct{}{}
-	p.mapped.Add(int64(cap(r.mem)))
 	p.maps.Add(1)
 	if r.pinned {
 		p.pinnedBytes.Add(int64(cap(r.mem)))
 	}
+	p.growMu.Unlock()
 	return nil
 }
 
@@ -215,13 +240,50 @@ func (p *BufferPool) unmap(r *region) int64 {
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
 	p.pages.set(lo, lo+uintptr(cap(r.mem)), nil)
 	delete(p.regions, r)
-	p.mapped.Add(-int64(cap(r.mem)))
 	p.unmaps.Add(1)
 	if r.pinned {
 		p.pinnedBytes.Add(-int64(cap(r.mem)))
 	}
 	p.growMu.Unlock()
-	// The mapping came from offheap.Alloc and is unmapped exactly once, here.
-	_ = offheap.Free(r.mem)
+	p.freeMapping(r, true)
 	return int64(cap(r.mem))
+}
+
+// freeMapping gives a region's memory back to the system, after OnUnmap when announce is
+// set (the region was announced by OnMap). A mapping the kernel refuses to unmap (ENOMEM at
+// vm.max_map_count, where unmapping from the middle of a merged VMA needs a split) is never
+// forgotten: it stays counted in MappedBytes and in Stats.UnmapFailures, and the pool tries
+// again at the next Trim or Close.
+func (p *BufferPool) freeMapping(r *region, announce bool) {
+	if announce && p.cfg.OnUnmap != nil {
+		p.cfg.OnUnmap(r.public())
+	}
+	if err := offheap.Free(r.mem); err != nil {
+		p.unmapFailures.Add(1)
+		p.growMu.Lock()
+		p.stuck = append(p.stuck, r.mem)
+		p.growMu.Unlock()
+		return
+	}
+	p.mapped.Add(-int64(cap(r.mem)))
+}
+
+// retryStuck tries again to unmap the mappings the kernel refused before.
+func (p *BufferPool) retryStuck() int64 {
+	p.growMu.Lock()
+	stuck := p.stuck
+	p.stuck = nil
+	p.growMu.Unlock()
+	var n int64
+	for _, mem := range stuck {
+		if err := offheap.Free(mem); err != nil {
+			p.growMu.Lock()
+			p.stuck = append(p.stuck, mem)
+			p.growMu.Unlock()
+			continue
+		}
+		p.mapped.Add(-int64(cap(mem)))
+		n += int64(cap(mem))
+	}
+	return n
 }

@@ -68,7 +68,7 @@ func (p *BufferPool) getOther(size int) ([]byte, error) {
 		if p.closed.Load() {
 			return nil, ErrClosed
 		}
-		return zeroBuf[:0], nil
+		return zeroBuf[:0:0], nil
 	case size < 0 || size > maxRequest:
 		return nil, fmt.Errorf("%w: %d (want 0 to %d)", ErrInvalidSize, size, maxRequest)
 	case p.closed.Load():
@@ -98,7 +98,7 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 		return p.refuse(ErrNotOwned)
 	}
 	if s := *st; s != stateOut {
-		return p.reject(s)
+		return p.refuseState(s)
 	}
 	*st = stateIdle
 	e := entry{addr, uintptr(unsafe.Pointer(st))}

@@ -11,18 +11,29 @@ import (
 type Stats struct {
 	Gets, Puts   uint64 // successful Gets and accepted Puts
 	Hits, Misses uint64 // Gets served by memory the pool had used before / by fresh memory
-	Rejected     uint64 // Puts refused (ErrNotOwned, ErrDoublePut, ErrClosed)
+	Rejected     uint64 // Puts refused: NotOwned + DoublePuts + ClosedPuts
+	NotOwned     uint64 // Puts refused with ErrNotOwned while the pool was open
+	DoublePuts   uint64 // Puts refused with ErrDoublePut while the pool was open
+	ClosedPuts   uint64 // Puts refused after Close (the error wraps ErrClosed too)
 	// CanaryFailures counts Puts of Secure buffers whose canary was overwritten (ErrCanary);
 	// they count as Puts too, since the buffer is taken back.
 	CanaryFailures uint64
 	InUse          int64  // buffers out now
 	InUseBytes     int64  // their bytes (whole size classes)
+	// PeakInUseBytes is the highest InUseBytes the pool has seen, sampled where a Get or Put
+	// leaves the per-P caches and at every Stats call: it can miss a peak by at most what the
+	// P caches hold.
+	PeakInUseBytes int64
 	Idle           int64  // buffers held idle for reuse
 	IdleBytes      int64  // their bytes
 	MappedBytes    int64  // bytes mapped now: slabs and single-buffer mappings
 	PinnedBytes    int64  // bytes of those mappings locked into RAM
 	PinFailures    uint64 // mappings that Config.Pinned could not lock
 	Maps, Unmaps   uint64 // mappings made and given back
+	Trims          uint64 // calls of Trim
+	// UnmapFailures counts unmaps the kernel refused (ENOMEM at vm.max_map_count). Such a
+	// mapping stays in MappedBytes and is tried again by the next Trim and by Close.
+	UnmapFailures uint64
 	Classes        []ClassStats
 }
 
@@ -46,10 +57,10 @@ func (s Stats) HitRate() float64 {
 // String renders the totals on one line, then one line per class.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gets=%d puts=%d hits=%d misses=%d hit-rate=%.1f%% rejected=%d canary-failures=%d in-use=%d (%s) idle=%d (%s) mapped=%s pinned=%s pin-failures=%d maps=%d unmaps=%d",
-		s.Gets, s.Puts, s.Hits, s.Misses, 100*s.HitRate(), s.Rejected, s.CanaryFailures, s.InUse, FormatBytes(s.InUseBytes),
+	fmt.Fprintf(&b, "gets=%d puts=%d hits=%d misses=%d hit-rate=%.1f%% rejected=%d (not-owned=%d double=%d closed=%d) canary-failures=%d in-use=%d (%s, peak %s) idle=%d (%s) mapped=%s pinned=%s pin-failures=%d maps=%d unmaps=%d unmap-failures=%d trims=%d",
+		s.Gets, s.Puts, s.Hits, s.Misses, 100*s.HitRate(), s.Rejected, s.NotOwned, s.DoublePuts, s.ClosedPuts, s.CanaryFailures, s.InUse, FormatBytes(s.InUseBytes), FormatBytes(s.PeakInUseBytes),
 		s.Idle, FormatBytes(s.IdleBytes), FormatBytes(s.MappedBytes), FormatBytes(s.PinnedBytes),
-		s.PinFailures, s.Maps, s.Unmaps)
+		s.PinFailures, s.Maps, s.Unmaps, s.UnmapFailures, s.Trims)
 	for _, c := range s.Classes {
 		fmt.Fprintf(&b, "\n  %8s gets=%d puts=%d hits=%d misses=%d in-use=%d idle=%d",
 			FormatBytes(int64(c.Size)), c.Gets, c.Puts, c.Hits, c.Misses, c.InUse, c.Idle)
@@ -77,7 +88,11 @@ func FormatBytes(n int64) string {
 // never stops Gets and Puts.
 func (p *BufferPool) Stats() Stats {
 	s := Stats{
-		Rejected:       p.rejected.Load(),
+		NotOwned:       p.notOwned.Load(),
+		DoublePuts:     p.doublePuts.Load(),
+		ClosedPuts:     p.closedPuts.Load(),
+		Trims:          p.trims.Load(),
+		UnmapFailures:  p.unmapFailures.Load(),
 		CanaryFailures: p.canaries.Load(),
 		MappedBytes:    p.mapped.Load(),
 		PinnedBytes:    p.pinnedBytes.Load(),
@@ -118,6 +133,8 @@ func (p *BufferPool) Stats() Stats {
 	s.Puts += op
 	s.InUse += int64(og) - int64(op)
 	s.InUseBytes += p.oversizeOut.Load()
+	s.Rejected = s.NotOwned + s.DoublePuts + s.ClosedPuts
+	s.PeakInUseBytes = p.notePeak(s.InUseBytes)
 	return s
 }
 
@@ -141,4 +158,14 @@ func (p *BufferPool) idle(c int) int64 {
 		n += int64(p.classes[c].shards[i].n.Load())
 	}
 	return n
+}
+
+// notePeak raises the in-use high-water mark to n if n is higher, and returns the mark.
+func (p *BufferPool) notePeak(n int64) int64 {
+	for {
+		old := p.peakInUse.Load()
+		if n <= old || p.peakInUse.CompareAndSwap(old, n) {
+			return max(old, n)
+		}
+	}
 }

@@ -1,0 +1,152 @@
+package pool
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"unsafe"
+)
+
+// Region is one mapping of the pool: a slab of same-size slots, or one buffer's own mapping.
+// Config.OnMap and Config.OnUnmap announce each region's birth and death; Regions lists the
+// live ones. A region is what to register with a device or the kernel (io_uring fixed
+// buffers, RDMA memory regions): while it lives, its address and its pages stay the same.
+type Region struct {
+	ID    uint64 // unique within the pool for its lifetime, never reused
+	Mem   []byte // the whole usable mapping; its address and its pages stay the same until OnUnmap
+	Class int    // buffer size of its slots; for a single-buffer mapping, that buffer's cap
+}
+
+// public describes r as a Region.
+func (r *region) public() Region {
+	c := r.size
+	return Region{ID: r.id, Mem: r.mem[:cap(r.mem):cap(r.mem)], Class: c}
+}
+
+// Regions returns every live region of the pool, oldest first. It allocates the slice it
+// returns; the regions' memory is the pool's (do not Put or unmap it).
+func (p *BufferPool) Regions() []Region {
+	mustPool(p)
+	p.growMu.Lock()
+	out := make([]Region, 0, len(p.regions))
+	for r := range p.regions {
+		out = append(out, r.public())
+	}
+	p.growMu.Unlock()
+	slices.SortFunc(out, func(a, b Region) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// RegionOf returns the live region holding b's first byte and that byte's offset in
+// Region.Mem, whether or not b is a whole buffer or is out. It returns ErrNotOwned for
+// memory no region of the pool holds (nil and empty slices included).
+func (p *BufferPool) RegionOf(b []byte) (Region, int, error) {
+	mustPool(p)
+	if cap(b) == 0 {
+		return Region{}, 0, fmt.Errorf("%w: RegionOf of an empty slice", ErrNotOwned)
+	}
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	p.growMu.Lock()
+	defer p.growMu.Unlock()
+	r := p.pages.lookup(addr)
+	if r == nil {
+		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, addr)
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
+	if addr-lo >= uintptr(cap(r.mem)) {
+		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, addr)
+	}
+	return r.public(), int(addr - lo), nil
+}
+
+// Owner returns the whole buffer (len == cap == the buffer's capacity) holding b's first
+// byte while that buffer is out, so that an interior slice b[k:] can be put back:
+// p.Put(must(p.Owner(b))). It returns ErrNotOwned for memory that is not part of a buffer
+// of this pool that is out now (an idle buffer, a slab's header, a canary, foreign memory).
+func (p *BufferPool) Owner(b []byte) ([]byte, error) {
+	mustPool(p)
+	if cap(b) == 0 {
+		return nil, fmt.Errorf("%w: Owner of an empty slice", ErrNotOwned)
+	}
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	start, size, ok := p.bufferAt(addr)
+	if !ok {
+		return nil, fmt.Errorf("%w: %#x is in no buffer that is out", ErrNotOwned, addr)
+	}
+	return unsafe.Slice((*byte)(ptr(start)), size), nil
+}
+
+// bufferAt finds the buffer that is out and holds addr: its first byte and its capacity.
+func (p *BufferPool) bufferAt(addr uintptr) (start uintptr, size int, ok bool) {
+	r := p.pages.lookup(addr)
+	if r == nil || addr < r.base {
+		return 0, 0, false
+	}
+	off := addr - r.base
+	if r.kind == kindSlab {
+		if off >= r.span {
+			return 0, 0, false
+		}
+		slot := off >> r.shift << r.shift
+		if off-slot >= uintptr(r.size) { // a canary, between two slots
+			return 0, 0, false
+		}
+		start = r.base + slot
+	} else {
+		if off >= uintptr(r.size) {
+			return 0, 0, false
+		}
+		start = r.base
+	}
+	st, ok := r.slot(start)
+	if !ok || *st != stateOut {
+		return 0, 0, false
+	}
+	return start, r.size, true
+}
+
+// Preallocate maps n buffers of size bytes now and keeps them idle, so that the next n Gets
+// of that size find memory that is mapped (and, with Populate or Pinned, resident). It is the
+// Rust crate's preallocate. Buffers beyond the pool's idle bounds (MaxIdleBytes) are not kept:
+// Preallocate then returns an error saying how many were. n <= 0 does nothing.
+func (p *BufferPool) Preallocate(size, n int) error {
+	mustPool(p)
+	if n <= 0 {
+		return nil
+	}
+	if size <= 0 || size > p.maxClass {
+		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, p.maxClass)
+	}
+	bufs := make([][]byte, 0, n)
+	var err error
+	for range n {
+		var b []byte
+		if b, err = p.TryGet(size); err != nil {
+			break
+		}
+		bufs = append(bufs, b)
+	}
+	for _, b := range bufs {
+		err = errors.Join(err, p.Put(b))
+	}
+	if err != nil {
+		return fmt.Errorf("zeropool: Preallocate(%d, %d): %w", size, n, err)
+	}
+	return nil
+}
+
+// mustPool gives a nil pool a plain, recoverable panic, before any pinned section where a
+// nil dereference would be a fatal error instead.
+func mustPool(p *BufferPool) {
+	if p == nil {
+		panic("zeropool: method called on a nil *BufferPool")
+	}
+}
