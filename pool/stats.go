@@ -18,8 +18,8 @@ type Stats struct {
 	// CanaryFailures counts Puts of Secure buffers whose canary was overwritten (ErrCanary);
 	// they count as Puts too, since the buffer is taken back.
 	CanaryFailures uint64
-	InUse          int64  // buffers out now
-	InUseBytes     int64  // their bytes (whole size classes)
+	InUse          int64 // buffers out now
+	InUseBytes     int64 // their bytes (whole size classes)
 	// PeakInUseBytes is the highest InUseBytes the pool has seen, sampled where a Get or Put
 	// leaves the per-P caches and at every Stats call: it can miss a peak by at most what the
 	// P caches hold.
@@ -34,7 +34,7 @@ type Stats struct {
 	// UnmapFailures counts unmaps the kernel refused (ENOMEM at vm.max_map_count). Such a
 	// mapping stays in MappedBytes and is tried again by the next Trim and by Close.
 	UnmapFailures uint64
-	Classes        []ClassStats
+	Classes       []ClassStats
 }
 
 // ClassStats are the counters of one size class, in Stats.Classes; classes never used are
