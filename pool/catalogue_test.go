@@ -82,14 +82,9 @@ func (f *misuseFixture) ownMapping() bool {
 }
 
 // unmappedOnPut reports whether Put of a buffer of n bytes gives its memory back to the system
-// at once: an oversize buffer, or one below MinBufferSize with a mapping of its own. A second
-// Put then finds no memory of the pool there (ErrNotOwned).
-func (f *misuseFixture) unmappedOnPut() bool {
-	if f.n > catalogueMaxBuffer {
-		return true
-	}
-	return f.ownMapping() && classFor(f.n) < f.cfg.MinBufferSize
-}
+// at once: an oversize buffer. (Buffers below MinBufferSize stay in the P caches, which keep
+// every size.) A second Put then finds no memory of the pool there (ErrNotOwned).
+func (f *misuseFixture) unmappedOnPut() bool { return f.n > catalogueMaxBuffer }
 
 // goneOrDouble is the refusal of a second Put: ErrDoublePut while the pool still has the
 // buffer's memory, ErrNotOwned once it was unmapped.

@@ -2,30 +2,44 @@ package pool
 
 import "math/bits"
 
-// Size classes are powers of two from minClassSize up to Config.MaxBufferSize. A request maps
-// to its class with one bits.Len; class k holds buffers of minClassSize<<k bytes.
+// Size classes: powers of two from minClassSize up to maxSlabClassSize (the slab classes),
+// then four classes per power of two (n, 5n/4, 6n/4, 7n/4 of each octave), so that above
+// 256 KiB a buffer's capacity is at most 1.25 times its request: a 64 MiB gRPC message plus
+// its header maps 80 MiB, not 128. Class k of the slab classes holds minClassSize<<k bytes.
 const (
 	minClassShift = 6 // 64 bytes: one cache line
 	minClassSize  = 1 << minClassShift
-	maxClasses    = 40 - minClassShift + 1 // up to maxMaxBufferSize
-	classSlots    = 64                     // per-class arrays are this long, so c&63 needs no bounds check
+	classSlots    = 128 // per-class arrays are this long, so c&127 needs no bounds check
 
 	// Classes up to maxSlabClassSize are carved from slabs of slabSize bytes; larger classes
 	// get a mapping per buffer. Every slab and mapping starts on a granule boundary, so that a
 	// granule belongs to at most one of them and the page map needs one entry per granule.
-	granuleShift     = 21 // 2 MiB: also the huge page size on x86-64 and arm64
-	granuleSize      = 1 << granuleShift
-	slabSize         = granuleSize
-	maxSlabClassSize = 256 << 10
+	granuleShift      = 21 // 2 MiB: also the huge page size on x86-64 and arm64
+	granuleSize       = 1 << granuleShift
+	slabSize          = granuleSize
+	maxSlabClassShift = 18
+	maxSlabClassSize  = 1 << maxSlabClassShift
+	slabClasses       = maxSlabClassShift - minClassShift + 1 // classes 0..12
+	quartersShift     = 2                                     // four classes per octave above
 )
 
 // classOf returns the class of a request of size bytes, 1 <= size.
 func classOf(size int) int {
-	s := bits.Len(uint(size-1)) - minClassShift
-	if s < 0 {
-		return 0
+	if size <= maxSlabClassSize {
+		return max(bits.Len(uint(size-1))-minClassShift, 0)
 	}
-	return s
+	// 2^o < size <= 2^(o+1): the quarter q of the octave holds size.
+	o := bits.Len(uint(size-1)) - 1
+	q := (size - 1 - 1<<o) >> (o - quartersShift)
+	return slabClasses + (o-maxSlabClassShift)<<quartersShift + q
 }
 
-func classSize(c int) int { return minClassSize << c }
+// classSize returns the buffer size of class c.
+func classSize(c int) int {
+	if c < slabClasses {
+		return minClassSize << c
+	}
+	k := c - slabClasses
+	o := maxSlabClassShift + k>>quartersShift
+	return 1<<o + (k&(1<<quartersShift-1)+1)<<(o-quartersShift)
+}

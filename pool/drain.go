@@ -2,78 +2,80 @@ package pool
 
 import (
 	"fmt"
-	"runtime"
 	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
 
-// drainLocals empties every P's cache into the returned slice. The caller holds drainMu and
-// has set p.active to 0, so no Get or Put starts using a P's cache; runtime.ReadMemStats
-// stops the world, which cannot happen while any goroutine is between procPin and procUnpin
-// (a pinned goroutine cannot be preempted), so once it returns no one is still inside a P's
-// cache and every later pinned section sees active == 0.
-func (p *BufferPool) drainLocals() []entry {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	var out []entry
-	for i := range p.locals {
-		l := &p.locals[i]
+// drainLocals empties every P's magazines into out and resets the P caches, so that each P
+// makes its magazines again at its next use of a class. The caller holds drainMu and has
+// turned the caches off (setCaches), so no goroutine is inside a P's cache.
+func (p *BufferPool) drainLocals(out []entry) []entry {
+	for _, l := range p.allLocals.Load().l {
 		raceAcquire(unsafe.Pointer(l))
 		for c := range p.classes {
-			n := int(l.n[c])
-			out = append(out, l.items[c<<p.strideShift:][:n]...)
-			setN(&l.n[c], 0)
+			pc := &l.c[c]
+			for _, m := range []*magazine{pc.loaded, pc.prev} {
+				if m != noMag && m != outMag {
+					out = append(out, m.items[:m.n]...)
+					m.n = 0
+				}
+			}
+			if pc.state == pcReady {
+				p.localReserved.Add(-int64(2 * p.classes[c].mag * p.classes[c].size))
+			}
+			if pc.prev == outMag {
+				// A slow path has that magazine and will find no slot for it: it gives it
+				// to the depot. Its reservation ends here with the pair's.
+				pc.prev = noMag
+			}
+			pc.loaded, pc.prev, pc.state = noMag, noMag, pcNew
 		}
 		raceReleaseMerge(unsafe.Pointer(l))
 	}
 	return out
 }
 
-// drainShared empties every shard into out.
-func (p *BufferPool) drainShared(out []entry) []entry {
-	for c := range p.classes {
-		sc := &p.classes[c]
-		for i := range sc.shards {
-			sh := &sc.shards[i]
-			sh.mu.Lock()
-			out = append(out, sh.items...)
-			p.sharedIdle.Add(-int64(len(sh.items) * sc.size))
-			sh.items = sh.items[:0]
-			sh.n.Store(0)
-			sh.mu.Unlock()
-		}
-	}
-	return out
-}
-
 // releaseIdle drains every cache and releases what it held; it returns the bytes unmapped.
+// The caller holds drainMu with the P caches off.
 func (p *BufferPool) releaseIdle() int64 {
-	return p.releaseAll(p.drainShared(p.drainLocals()))
+	return p.releaseAll(p.drainDepots(p.drainLocals(nil)))
 }
 
 // Trim gives every idle buffer's memory back to the system and returns the bytes released:
 // single-buffer mappings and slabs with nothing out are unmapped; in slabs that still have
 // buffers out, the pages of the free slots of 4 KiB or more are discarded (MADV_DONTNEED), so
-// resident memory falls. The pool stays usable; Gets after Trim map memory afresh.
+// resident memory falls; in pinned slabs those slots are unlocked first (the kernel refuses
+// to discard locked pages) and the slab is locked again when one of them is reused. What
+// the kernel refuses to unlock, discard or unmap stays counted in Stats.UnreleasedBytes and
+// Stats.UnmapFailures. With OnMap or OnUnmap set, Trim discards nothing: it unmaps whole
+// regions only, each after its OnUnmap. The pool stays usable; Gets after Trim map memory
+// afresh.
 func (p *BufferPool) Trim() int64 {
 	mustPool(p)
 	p.trims.Add(1)
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
-	p.active.Store(0)
+	if p.closed.Load() {
+		return p.retryStuck()
+	}
+	p.setCaches(false)
 	n := p.releaseIdle() + p.sweepSlabs(!p.hooked()) + p.retryStuck()
 	if !p.closed.Load() {
-		p.active.Store(int32(len(p.locals)))
+		p.setCaches(true)
 	}
 	return n
 }
+
+// hooked reports whether regions are announced (OnMap or OnUnmap): then the pages behind a
+// live region never change, and only whole regions are given back.
+func (p *BufferPool) hooked() bool { return p.cfg.OnMap != nil || p.cfg.OnUnmap != nil }
 
 // sweepSlabs unmaps every slab with nothing idle or out, and, when discard is set, discards
 // the pages of the free slots (of a page or more) of the others. It returns the bytes given
 // back.
 func (p *BufferPool) sweepSlabs(discard bool) int64 {
-	var released int64
+	var released, refused int64
 	pg := offheap.PageSize()
 	for c := range p.classes {
 		sc := &p.classes[c]
@@ -86,8 +88,17 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 			case discard && sc.size >= pg && !r.discarded:
 				for i := 0; i < r.nfree; i++ {
 					slot := unsafe.Slice((*byte)(ptr(r.slotAddr(int(*r.freeSlot(i))))), sc.size)
+					if r.pinned {
+						if err := offheap.Unlock(slot); err != nil {
+							refused += int64(sc.size)
+							continue
+						}
+						r.unlocked = true
+					}
 					if offheap.Discard(slot) == nil {
 						released += int64(sc.size)
+					} else {
+						refused += int64(sc.size)
 					}
 				}
 				r.discarded = true
@@ -102,20 +113,23 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 			released += p.unmap(r)
 		}
 	}
+	p.unreleased.Store(refused)
 	return released
 }
 
 // Close gives back the memory of every idle buffer at once, and makes later Gets fail with
 // ErrClosed. Buffers still out stay valid until their Put, which unmaps them; Close then
-// returns an error wrapping ErrBuffersOut that says how many. A second Close returns
-// ErrClosed.
+// returns an error wrapping ErrBuffersOut that says how many. Close racing with any number
+// of Gets, Puts and Trims leaks nothing: once it has returned and every buffer out has been
+// put back, the pool holds no mapping. A second Close returns ErrClosed.
 func (p *BufferPool) Close() error {
+	mustPool(p)
 	if !p.closed.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
-	p.active.Store(0) // for good: the P caches are never used again
+	p.setCaches(false) // for good: the P caches are never used again
 	p.releaseIdle()
 	p.sweepSlabs(false)
 	p.retryStuck()
@@ -129,7 +143,3 @@ func (p *BufferPool) Close() error {
 	}
 	return nil
 }
-
-// hooked reports whether regions are announced (OnMap or OnUnmap): then the pages behind a
-// live region never change, and only whole regions are given back.
-func (p *BufferPool) hooked() bool { return p.cfg.OnMap != nil || p.cfg.OnUnmap != nil }

@@ -90,10 +90,20 @@ func allZero(b []byte) bool {
 // classFor returns the size class Get serves a request of n bytes (n >= 1) from.
 func classFor(n int) int {
 	c := minClassSize
-	for c < n {
+	for c < n && c < maxSlabClassSize {
 		c <<= 1
 	}
-	return c
+	if c >= n {
+		return c
+	}
+	// Above the slab classes: four classes per power of two, 5/4, 6/4, 7/4 and 8/4 of it.
+	for o := maxSlabClassSize; ; o <<= 1 {
+		for q := 5; q <= 8; q++ {
+			if c = o / 4 * q; c >= n {
+				return c
+			}
+		}
+	}
 }
 
 // classRow returns the per-class row of s for buffers of size bytes.

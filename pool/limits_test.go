@@ -66,59 +66,81 @@ func TestMaxIdleBytesMixedSizes(t *testing.T) {
 	assert.Zero(t, s.InUse)
 }
 
+// MinBufferSize means what the Rust crate's min_buffer_size means: it bounds what the shared
+// pool (the depot) keeps; the per-P caches keep every size. So a small buffer put back is
+// found again by the next Get on the same P, and only what overflows the P's two magazines
+// goes back to its slab.
 func TestMinBufferSize(t *testing.T) {
 	oneP(t)
-	p := newPool(t, Config{MinBufferSize: 4096})
+	p := newPool(t, Config{MinBufferSize: 4096, LocalCacheSize: 2})
 	small := p.Get(1000)
-	smaller := p.Get(64)
 	big := p.Get(4096)
 	require.NoError(t, p.Put(small))
-	require.NoError(t, p.Put(smaller))
 	require.NoError(t, p.Put(big))
 	s := p.Stats()
-	assert.Zero(t, classRow(t, s, 1024).Idle, "a 1 KiB buffer is below MinBufferSize: not kept")
-	assert.Zero(t, classRow(t, s, 64).Idle, "a 64 B buffer is below MinBufferSize: not kept")
+	assert.Equal(t, int64(1), classRow(t, s, 1024).Idle, "a 1 KiB buffer below MinBufferSize stays in the P cache")
 	assert.Equal(t, int64(1), classRow(t, s, 4096).Idle, "a 4 KiB buffer is kept")
-	assert.Equal(t, uint64(3), s.Puts, "Puts below MinBufferSize are accepted")
+	assert.Equal(t, uint64(2), s.Puts)
 	assert.Zero(t, s.Rejected)
-	assert.Equal(t, 1, p.Len())
+	again := p.Get(1000)
+	assert.Equal(t, addrOf(small), addrOf(again), "the next Get on this P finds it")
+	require.NoError(t, p.Put(again))
 
-	// Small sizes are still served: not from an idle buffer (none is kept) but from the slot
-	// the last Put gave back to its slab, which is memory already used: a hit, not a miss.
-	for range 3 {
+	// A burst: the P's two magazines of two keep 4 of each class; the depot keeps the rest
+	// of the 4 KiB buffers and none of the 1 KiB ones, which go back to their slab.
+	var bufs [][]byte
+	for range 10 {
+		bufs = append(bufs, p.Get(1000), p.Get(4096))
+	}
+	for _, b := range bufs {
+		require.NoError(t, p.Put(b))
+	}
+	s = p.Stats()
+	assert.Equal(t, int64(4), classRow(t, s, 1024).Idle, "below MinBufferSize: the P's magazines only")
+	assert.Equal(t, int64(10), classRow(t, s, 4096).Idle, "at MinBufferSize: the depot keeps them")
+
+	// Sizes below MinBufferSize are still served from memory already used: a hit.
+	maps, misses := s.Maps, classRow(t, s, 1024).Misses
+	for range 12 {
 		roundTrip(t, p, 1000)
 	}
 	s = p.Stats()
-	assert.Equal(t, uint64(1), classRow(t, s, 1024).Misses)
-	assert.Equal(t, uint64(3), classRow(t, s, 1024).Hits)
-	assert.Zero(t, classRow(t, s, 1024).Idle)
+	assert.Equal(t, maps, s.Maps)
+	assert.Equal(t, misses, classRow(t, s, 1024).Misses)
 
-	// A MinBufferSize between classes keeps only the classes at or above it.
-	q := newPool(t, Config{MinBufferSize: 3000})
-	require.NoError(t, q.Put(q.Get(2048)))
-	require.NoError(t, q.Put(q.Get(4096)))
+	// A MinBufferSize between classes keeps only the classes at or above it in the depot.
+	q := newPool(t, Config{MinBufferSize: 3000, LocalCacheSize: 1})
+	bufs = bufs[:0]
+	for range 4 {
+		bufs = append(bufs, q.Get(2048), q.Get(4096))
+	}
+	for _, b := range bufs {
+		require.NoError(t, q.Put(b))
+	}
 	s = q.Stats()
-	assert.Zero(t, classRow(t, s, 2048).Idle)
-	assert.Equal(t, int64(1), classRow(t, s, 4096).Idle)
+	assert.Equal(t, int64(2), classRow(t, s, 2048).Idle)
+	assert.Equal(t, int64(4), classRow(t, s, 4096).Idle)
 }
 
-// A tiny pool holds at most LocalCacheSize buffers per P and MaxBuffersPerShard per shard for
-// each class; the rest go back to their slab.
+// A tiny pool holds at most two magazines of LocalCacheSize buffers per P per class, and in
+// its depot what MaxIdleBytes allows; the rest go back to their slab, whose free slots are
+// handed out again before any new mapping.
 func TestTinyPoolBounds(t *testing.T) {
 	oneP(t)
-	p := newPool(t, Config{LocalCacheSize: 1, NumShards: 1, MaxBuffersPerShard: 2})
+	const idleBound = 1 << 20
+	p := newPool(t, Config{LocalCacheSize: 1, NumShards: 1, MaxIdleBytes: idleBound})
 	var bufs [][]byte
-	for range 10 {
+	for range 400 {
 		bufs = append(bufs, p.Get(4096))
 	}
 	for _, b := range bufs {
 		require.NoError(t, p.Put(b))
 	}
 	s := p.Stats()
-	assert.LessOrEqual(t, s.Idle, int64(1+2), "one per P cache plus two in the shard")
-	assert.Positive(t, s.Idle)
-	assert.Equal(t, uint64(10), s.Puts)
-	// The slots given back to the slab are handed out again, before any new mapping.
+	assert.LessOrEqual(t, s.IdleBytes, int64(idleBound))
+	assert.Greater(t, s.Idle, int64(2), "the depot keeps more than the P's two magazines of one")
+	assert.Less(t, s.Idle, int64(400), "not all 400: MaxIdleBytes")
+	assert.Equal(t, uint64(400), s.Puts)
 	maps := s.Maps
 	for i := range bufs {
 		bufs[i] = p.Get(4096)
@@ -130,4 +152,20 @@ func TestTinyPoolBounds(t *testing.T) {
 		seen[addrOf(b)] = true
 		require.NoError(t, p.Put(b))
 	}
+}
+
+// A class too big for the P caches' magazines is held by the depot alone, at most
+// MaxBuffersPerShard buffers per shard.
+func TestMaxBuffersPerShardBoundsLooseBuffers(t *testing.T) {
+	oneP(t)
+	p := newPool(t, Config{NumShards: 1, MaxBuffersPerShard: 2, MaxIdleBytes: 64 << 10})
+	require.Zero(t, p.classes[classOf(4096)].mag, "no magazines for 4 KiB with a 64 KiB idle bound")
+	var bufs [][]byte
+	for range 6 {
+		bufs = append(bufs, p.Get(4096))
+	}
+	for _, b := range bufs {
+		require.NoError(t, p.Put(b))
+	}
+	assert.Equal(t, int64(2), p.Stats().Idle)
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -18,50 +17,44 @@ import (
 // usable: build one with New or NewWithConfig, and Close it to give all its memory back.
 type BufferPool struct {
 	// Read by every Get and Put; written only while the pool is built.
-	locals      []local
-	classes     []sizeClass
-	strideShift int // log2 of the items per class in a P's cache (LocalCacheSize rounded up)
-	maxClass    int // size of the largest pooled class
-	minKeep     int // lowest class that Put keeps
-	shardMask   int
-	minClass    int // lowest class that holds buffers (Debug pools: a page)
-	cfg         Config
-	canary      uint64 // Secure pools: the secret behind every canary
-
-	// active is the number of P caches in use: len(locals), or 0 while Trim or Close empties
-	// them (and forever after Close), so that Get and Put then leave them alone.
-	active       atomic.Int32
-	closed       atomic.Bool
-	localBase    unsafe.Pointer // &locals[0]
-	sharedBudget int64
+	locals    atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
+	classes   []sizeClass
+	maxClass  int // size of the largest pooled class
+	shardMask int
+	minClass  int // lowest class that holds buffers (Debug pools: a page)
+	cfg       Config
+	canary    uint64 // Secure pools: the secret behind every canary
+	closed    atomic.Bool
 
 	// Everything below is written while the pool runs: keep it off the cache lines that every
 	// Get and Put reads on every P.
 	_ [128]byte
 
-	drainMu    sync.Mutex   // serializes Trim and Close
-	sharedIdle atomic.Int64 // bytes idle in shards
-	// emptyIdle is the bytes of slabs kept mapped with no slot idle or out, so that a burst
-	// larger than the caches finds its memory again. With sharedIdle it stays within
-	// sharedBudget.
-	emptyIdle atomic.Int64
+	localsMu  sync.Mutex               // serializes changes of locals and allLocals
+	allLocals atomic.Pointer[localSet] // every P cache made, in use or not
+	cachesOff bool                     // Trim or Close has turned the P caches off
+	drainMu   sync.Mutex               // serializes Trim and Close
+	debugMu   sync.Mutex               // Debug pools: makes a Put's state check and change one step
+
+	// Idle bytes, for MaxIdleBytes: in the depots, in slabs kept mapped with nothing idle or
+	// out (so that a burst larger than the caches finds its memory again), and reserved for
+	// the P caches' magazines (twice their capacity, from each P's first use of a class).
+	depotIdle, emptyIdle, localReserved atomic.Int64
+	localBudget                         int64 // the most localReserved may reach
 
 	// Counters off the hot path.
 	notOwned, doublePuts, closedPuts atomic.Uint64
 	trims, pinFailures, canaries     atomic.Uint64
-	peakInUse                        atomic.Int64
-	maps, unmaps                     atomic.Uint64
+	maps, unmaps, unmapFailures      atomic.Uint64
 	oversizeGets, oversizePuts       atomic.Uint64
 	mapped, pinnedBytes, oversizeOut atomic.Int64
-	spill                            classCounters // for Ps beyond len(locals)
+	peakInUse, unreleased            atomic.Int64
+	nextID                           atomic.Uint64 // the last Region.ID handed out
+	extra                            extraCounters // Gets and Puts while the P caches are off
 
-	unmapFailures atomic.Uint64
-	nextID        atomic.Uint64 // the last Region.ID handed out
-
-	growMu  sync.Mutex // guards regions, stuck and writes to pages
+	growMu  sync.Mutex // guards regions and stuck
 	regions map[*region]struct{}
 	stuck   [][]byte // mappings the kernel refused to unmap; tried again by Trim and Close
-	pages   pageMap
 }
 
 // layout is how the buffers of a class are mapped.
@@ -75,10 +68,14 @@ const (
 
 // sizeClass is the shared part of one size class.
 type sizeClass struct {
-	size     int
-	layout   layout
-	localCap uint32 // buffers of this class a P's cache may hold (0: none)
-	shards   []shard
+	size   int
+	layout layout
+	mag    int  // capacity of this class's magazines; 0: the P caches do not hold it
+	keep   bool // the depot keeps buffers of this class (it is not below MinBufferSize)
+	depots atomic.Pointer[[]depot]
+	// live counts the buffers of the class that exist, out or idle (not free in a slab, not
+	// unmapped): Stats derives the idle ones from it without reading any P's cache.
+	live atomic.Int64
 
 	slabMu  sync.Mutex // guards partial and the bookkeeping of this class's slabs
 	partial []*region  // slabs with a free or new slot
@@ -102,36 +99,28 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	nlocal := max(runtime.GOMAXPROCS(0), runtime.NumCPU())
+	initPageMap()
 	nclass := classOf(cfg.MaxBufferSize) + 1
 	p := &BufferPool{
 		cfg:         cfg,
-		strideShift: bits.Len(uint(nextPow2(cfg.LocalCacheSize)) - 1),
 		maxClass:    cfg.MaxBufferSize,
 		shardMask:   cfg.NumShards - 1,
 		regions:     make(map[*region]struct{}),
+		localBudget: cfg.MaxIdleBytes / localShare,
 	}
-	p.pages.init()
+	minKeep := 0
 	if cfg.MinBufferSize > 0 {
-		p.minKeep = classOf(cfg.MinBufferSize)
-		if classSize(p.minKeep) < cfg.MinBufferSize {
-			p.minKeep++
+		minKeep = classOf(cfg.MinBufferSize)
+		if classSize(minKeep) < cfg.MinBufferSize {
+			minKeep++
 		}
 	}
-	// The P caches together may hold a quarter of MaxIdleBytes, the shards the rest, so the
-	// two never exceed MaxIdleBytes.
-	localBudget := cfg.MaxIdleBytes / int64(4*nlocal)
-	p.sharedBudget = cfg.MaxIdleBytes - localBudget*int64(nlocal)
-	p.locals = make([]local, nlocal)
-	for i := range p.locals {
-		l := &p.locals[i]
-		l.items = make([]entry, nclass<<p.strideShift)
-		for c := range nclass {
-			l.stack[c] = uintptr(unsafe.Pointer(&l.items[c<<p.strideShift]))
-		}
+	ls := make([]*local, max(runtime.GOMAXPROCS(0), 1))
+	for i := range ls {
+		ls[i] = newLocal()
 	}
-	p.localBase = unsafe.Pointer(&p.locals[0])
-	p.active.Store(int32(nlocal))
+	p.allLocals.Store(&localSet{ls})
+	p.locals.Store(p.allLocals.Load())
 	pg := offheap.PageSize()
 	if cfg.Debug {
 		p.minClass = classOf(pg)
@@ -144,10 +133,10 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 		p.canary = binary.LittleEndian.Uint64(b[:])
 	}
 	p.classes = make([]sizeClass, nclass)
-	caps := localCaps(localBudget, cfg.LocalCacheSize, nclass, max(p.minKeep, p.minClass))
 	for c := range p.classes {
 		sc := &p.classes[c]
 		sc.size = classSize(c)
+		sc.keep = c >= minKeep
 		switch {
 		case cfg.Secure && !cfg.Debug && sc.size < pg:
 			sc.layout = layoutCanary
@@ -155,33 +144,25 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 			sc.layout = layoutMapping
 		}
 		if !cfg.Debug { // a Debug pool's every Get and Put changes protections: no P caches
-			sc.localCap = caps[c]
+			sc.mag = magazineSize(cfg.LocalCacheSize, sc.size, p.localBudget)
 		}
-		sc.shards = make([]shard, cfg.NumShards)
 	}
 	return p, nil
 }
 
-// localCaps splits a P's byte budget over the classes: each class up to LocalCacheSize
-// buffers, what small classes cannot use going to larger ones, and the whole never more than
-// budget. A fixed split keeps a byte count off the hot path.
-func localCaps(budget int64, perClass, nclass, minKeep int) []uint32 {
-	caps := make([]uint32, nclass)
-	for c := minKeep; c < nclass; c++ {
-		// Share what is left among the classes, this one and larger, that could still hold
-		// one buffer.
-		k := 0
-		for d := c; d < nclass && int64(classSize(d)) <= budget; d++ {
-			k++
-		}
-		if k == 0 {
-			break
-		}
-		n := min(int64(perClass), budget/int64(k)/int64(classSize(c)))
-		caps[c] = uint32(n)
-		budget -= n * int64(classSize(c))
-	}
-	return caps
+// localShare: the P caches' magazines may together hold up to 1/localShare of MaxIdleBytes;
+// the depots and empty slabs get the rest. One pair of magazines may take at most
+// 1/pairShare of that, so that many classes and many Ps find room.
+const (
+	localShare = 5
+	pairShare  = 16
+)
+
+// magazineSize is the capacity of a class's magazines: LocalCacheSize buffers, fewer where
+// two magazines of them would take more than a pair's share of the P caches' budget; 0 where
+// not even two buffers fit: such a class is held by the depot alone.
+func magazineSize(perClass, size int, budget int64) int {
+	return int(min(int64(perClass), budget/pairShare/int64(2*size)))
 }
 
 // Config returns the pool's configuration with every default filled in.
@@ -214,11 +195,13 @@ func (p *BufferPool) GetZeroed(size int) []byte {
 }
 
 // TryGet is Get returning an error instead of panicking: ErrInvalidSize for a negative or
-// impossible size, ErrClosed after Close, or the system's refusal to map memory.
+// impossible size, ErrClosed after Close, ErrExhausted beyond MaxMappedBytes, or the
+// system's refusal to map memory.
 func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size, false) }
 
-// get is the fast path of every Get: a pop from the current P's cache. Pinning first keeps
-// the values computed below in registers instead of spilling them around the call.
+// get is the fast path of every Get: a pop from the current P's loaded magazine. Pinning
+// first keeps the values computed below in registers instead of spilling them around the
+// call.
 func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	// Read before pinning: on a nil pool this is a plain, recoverable nil-pointer panic,
 	// where the same dereference while pinned would be a fatal error.
@@ -227,15 +210,16 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	if l := p.cache(pid); l != nil && uint(size-1) < uint(maxClass) {
 		c := classOf(size) & (classSlots - 1)
 		raceAcquire(unsafe.Pointer(l))
-		if n := l.n[c]; n != 0 {
-			n--
-			e := *l.item(c, n)
-			setN(&l.n[c], n)
-			bump(&l.hits[c], 1)
+		pc := &l.c[c]
+		if m := pc.loaded; m.n != 0 {
+			n := m.n - 1
+			e := m.items[n]
+			m.n = n
+			bump(&pc.hits, 1)
 			raceReleaseMerge(unsafe.Pointer(l))
 			procUnpin()
 			*(*uint8)(ptr(e.state)) = stateOut
-			b := makeSlice(e.addr, size, minClassSize<<c)
+			b := makeSlice(e.addr, size, p.classes[c].size)
 			if zero {
 				clear(b)
 			}
@@ -265,31 +249,49 @@ func makeSlice(addr uintptr, n, c int) []byte {
 // there and gets ErrNotOwned; a second Put after the buffer was handed out again cannot be
 // told from the new holder's. After Put the caller must not touch the buffer again: the pool
 // may hand it to someone else at once.
+//
+// Two concurrent Puts of one buffer are a data race in the caller, as with any other shared
+// slice: an ordinary pool may accept both (its fast path makes no atomic operation to
+// catch misuse); a Debug pool refuses the second.
+//
+// An empty slice cut at the end of a buffer, b[cap(b):], still points at b's first byte (Go
+// never lets a slice point past its array; with cap 0 it keeps the base), so Put(b[cap(b):])
+// is Put(b). A slice cut inside the buffer, such as b[len(b):] with len(b) < cap(b), points
+// inside it and is refused with ErrNotOwned: Put the buffer itself, or recover it with Owner.
+//
+// Memory handed to the kernel (vmsplice, splice, MSG_ZEROCOPY, an io_uring operation) must
+// not be put back until the kernel is done with it: the pipe drained, the completion
+// received. SPLICE_F_GIFT does not change that; a Secure pool's wipe on Put would zero data
+// still in flight, and a Debug pool cannot see the kernel's writes into a buffer it holds.
 func (p *BufferPool) Put(buf []byte) error {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
-	pages := &p.pages // before pinning: a nil pool panics here, recoverably (see get)
-	pid := procPin()
-	// The fast path: a buffer that is out, of a class the P caches keep, going into the
-	// current P's cache. Anything else (errors included) is sorted out by putSlow.
-	if r, l := pages.lookup(addr), p.cache(pid); r != nil && l != nil {
-		// region.slot, written out: through the call the compiler emits 9 more instructions.
+	// The fast path: a buffer that is out, of a region whose Puts need no work, going onto
+	// the current P's loaded magazine. Anything else (errors included) is sorted out by
+	// putSlow. Reading p.locals before pinning makes a nil pool panic recoverably (see get).
+	locals := &p.locals
+	if r := lookup(addr); r != nil && r.fast == p {
+		// region.slot, written out: through the call the compiler emits more instructions.
 		if off := addr - r.base; off < r.span && off&r.mask == 0 {
 			st := (*uint8)(ptr(r.states + off>>(r.stShift&63)))
-			c := r.class & (classSlots - 1)
-			raceAcquire(unsafe.Pointer(l))
-			if i := l.n[c]; *st == stateOut && i < r.localCap {
-				*st = stateIdle
-				*l.item(c, i) = entry{addr, uintptr(unsafe.Pointer(st))}
-				setN(&l.n[c], i+1)
-				bump(&l.puts[c], 1)
+			pid := procPin()
+			if ls := locals.Load().l; uint(pid) < uint(len(ls)) {
+				l := ls[pid]
+				raceAcquire(unsafe.Pointer(l))
+				pc := &l.c[r.class&(classSlots-1)]
+				if m := pc.loaded; *st == stateOut && m.n < len(m.items) {
+					*st = stateIdle
+					m.items[m.n] = entry{addr, uintptr(unsafe.Pointer(st))}
+					m.n++
+					bump(&pc.puts, 1)
+					raceReleaseMerge(unsafe.Pointer(l))
+					procUnpin()
+					return nil
+				}
 				raceReleaseMerge(unsafe.Pointer(l))
-				procUnpin()
-				return nil
 			}
-			raceReleaseMerge(unsafe.Pointer(l))
+			procUnpin()
 		}
 	}
-	procUnpin()
 	return p.putSlow(addr)
 }
 

@@ -11,7 +11,7 @@ import (
 // (idle, free, broken) from a slice the pool never handed out (new).
 const (
 	stateNew    = 0 // never handed out
-	stateIdle   = 1 // cached, in a P's cache or a shard
+	stateIdle   = 1 // cached, in a P's magazine or the depot
 	stateOut    = 2 // held by a caller
 	stateFree   = 3 // back on its slab's free list, or its pool closed
 	stateBroken = 4 // its canary was overwritten: never handed out again
@@ -25,26 +25,28 @@ const (
 	kindOversize                   // one buffer above MaxBufferSize, unmapped by its Put
 )
 
-// A region is one mapping of the pool: a slab of equal slots or a single buffer. Regions are
-// heap objects kept alive by BufferPool.regions; the page map refers to them by address.
+// A region is one mapping of the pool: a slab of equal slots or a single buffer. The page
+// map refers to it, so it lives as long as its memory is mapped.
 type region struct {
 	// Set at creation, then only read (by every Put's ownership check).
 	base   uintptr // first slot
 	span   uintptr // bytes from the first slot to the end of the last; 1 for a single buffer
 	mask   uintptr // distance between slots - 1; 0 for a single buffer
 	states uintptr // address of the state bytes, one per slot
-	class  int     // -1 for oversize
-	// localCap is how many buffers of this region's class a P's cache holds; 0 sends every Put
-	// to the slow path (oversize buffers, classes below MinBufferSize, Secure and Debug pools).
-	localCap uint32
-	kind     regionKind
-	shift    uint8 // log2 of the distance between slots
-	stShift  uint8 // a slot's offset >> stShift is its state byte's offset (see slabLayout)
-	pinned   bool
-	canary   bool   // slots are 2*size apart with a canary in the second half (Secure)
-	mem      []byte // the mapping, for offheap.Free
-	size     int    // bytes of a buffer (for oversize, the mapping's usable bytes)
-	id       uint64 // Region.ID: from the pool's counter, never reused
+	// fast is the pool when Put may cache this region's buffers on its fast path, else nil
+	// (oversize buffers, Secure and Debug pools, which do work on every Put).
+	fast    *BufferPool
+	pool    *BufferPool
+	class   int // -1 for oversize
+	kind    regionKind
+	shift   uint8 // log2 of the distance between slots
+	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see slabLayout)
+	pinned  bool
+	canary  bool   // slots are 2*size apart with a canary in the second half (Secure)
+	frozen  bool   // Freeze made the buffer read-only (single-buffer Secure regions)
+	mem     []byte // the mapping, for offheap.Free
+	size    int    // bytes of a buffer (for oversize, the mapping's usable bytes)
+	id      uint64 // Region.ID: from the pool's counter, never reused
 
 	// state is the state byte of a single-buffer region (states points here). Only the
 	// buffer's holder touches it, as with a slab slot's byte.
@@ -54,11 +56,12 @@ type region struct {
 	// Slab bookkeeping, guarded by the class's slabMu.
 	freeStack  uintptr // address of nslots uint16 slot indexes, nfree of them in use
 	nfree      int
-	bump       int // slots below bump have been handed out at least once
+	carved     int // slots below carved have been handed out at least once
 	nslots     int
 	live       int  // slots idle or out (not new, not free)
 	partialIdx int  // index in sizeClass.partial, or -1
 	discarded  bool // every free slot's pages were given back by Trim
+	unlocked   bool // Trim unlocked free slots of this pinned slab: lock it again on reuse
 }
 
 func (r *region) stateAt(idx int) *uint8 {
@@ -71,6 +74,10 @@ func (r *region) freeSlot(i int) *uint16 {
 
 func (r *region) slotAddr(idx int) uintptr { return r.base + uintptr(idx)<<r.shift }
 
+func (r *region) entry(idx int) entry {
+	return entry{r.slotAddr(idx), uintptr(unsafe.Pointer(r.stateAt(idx)))}
+}
+
 // slot returns the state byte of the slot that starts at addr, or ok == false when addr starts
 // no slot of r. This range check is what refuses every address r does not hold.
 func (r *region) slot(addr uintptr) (st *uint8, ok bool) {
@@ -81,9 +88,13 @@ func (r *region) slot(addr uintptr) (st *uint8, ok bool) {
 	return (*uint8)(ptr(r.states + off>>(r.stShift&63))), true
 }
 
+// memStart is the first byte of r's mapping.
+func (r *region) memStart() uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(r.mem))) }
+
 // mapRegion maps bytes for a region: aligned to a granule (the page map's unit, and a huge
 // page), pinned when the pool asks, fenced by guard pages when guard is set, and kept out of
-// core dumps and forked children in Secure pools.
+// core dumps and forked children in Secure pools. It fails with ErrExhausted beyond
+// MaxMappedBytes.
 func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error) {
 	opts := []offheap.Option{offheap.Align(granuleSize), offheap.WithBackend(p.cfg.Backend)}
 	if huge {
@@ -107,7 +118,7 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error
 	case p.cfg.Pinned:
 		opts = append(opts, offheap.Pin())
 	}
-	// Reserve the bytes first, so that concurrent Gets cannot together pass the bound.
+	// Reserve the bytes first, so that concurrent Gets cannot pass the bound together.
 	if m := p.mapped.Add(int64(bytes)); p.cfg.MaxMappedBytes > 0 && m > p.cfg.MaxMappedBytes {
 		p.mapped.Add(-int64(bytes))
 		return nil, false, fmt.Errorf("%w: mapping %s more would pass %s (%s mapped)", ErrExhausted,
@@ -161,12 +172,12 @@ func (p *BufferPool) newSlab(c int) (*region, error) {
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
 		states: start, class: c, kind: kindSlab, shift: shift, stShift: shift - stateShift,
-		pinned: pinned, mem: mem, size: size,
+		pinned: pinned, mem: mem, size: size, pool: p,
 		freeStack: (start + uintptr(n)<<stateShift + 1) &^ 1, nslots: n, partialIdx: -1,
-		localCap: p.classes[c].localCap, canary: canary,
+		canary: canary,
 	}
-	if p.cfg.Secure {
-		r.localCap = 0 // every Put wipes: see putSlow
+	if p.cachesPuts() {
+		r.fast = p
 	}
 	if err := p.register(r); err != nil {
 		return nil, err
@@ -188,13 +199,10 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 	}
 	r := &region{
 		base: uintptr(unsafe.Pointer(unsafe.SliceData(mem))), span: 1, class: c, kind: kind,
-		pinned: pinned, mem: mem, size: size, partialIdx: -1,
+		pinned: pinned, mem: mem, size: size, partialIdx: -1, pool: p,
 	}
-	if c >= 0 && !p.cfg.Secure {
-		r.localCap = p.classes[c].localCap
-	}
-	if c >= 0 {
-		r.shift, r.stShift = uint8(minClassShift+c), uint8(minClassShift+c)
+	if c >= 0 && p.cachesPuts() {
+		r.fast = p
 	}
 	r.states = uintptr(unsafe.Pointer(&r.state))
 	if err := p.register(r); err != nil {
@@ -202,6 +210,10 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 	}
 	return r, nil
 }
+
+// cachesPuts reports whether Put may cache a buffer without doing anything to it first:
+// Secure pools wipe every buffer on Put, Debug pools protect it.
+func (p *BufferPool) cachesPuts() bool { return !p.cfg.Secure && !p.cfg.Debug }
 
 // register enters a fresh region in the pool after OnMap has accepted it, or unmaps it and
 // fails if OnMap refused it or the pool closed meanwhile (so that Close never leaves a mapping
@@ -215,8 +227,8 @@ func (p *BufferPool) register(r *region) error {
 		}
 	}
 	p.growMu.Lock()
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
-	if p.closed.Load() || !p.pages.set(lo, lo+uintptr(cap(r.mem)), r) {
+	lo := r.memStart()
+	if p.closed.Load() || !setPages(lo, lo+uintptr(cap(r.mem)), r) {
 		p.growMu.Unlock()
 		p.freeMapping(r, true)
 		if p.closed.Load() {
@@ -237,8 +249,8 @@ func (p *BufferPool) register(r *region) error {
 // bytes unmapped. The caller owns the region exclusively (no slot of it is cached or out).
 func (p *BufferPool) unmap(r *region) int64 {
 	p.growMu.Lock()
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
-	p.pages.set(lo, lo+uintptr(cap(r.mem)), nil)
+	lo := r.memStart()
+	setPages(lo, lo+uintptr(cap(r.mem)), nil)
 	delete(p.regions, r)
 	p.unmaps.Add(1)
 	if r.pinned {
@@ -253,7 +265,7 @@ func (p *BufferPool) unmap(r *region) int64 {
 // set (the region was announced by OnMap). A mapping the kernel refuses to unmap (ENOMEM at
 // vm.max_map_count, where unmapping from the middle of a merged VMA needs a split) is never
 // forgotten: it stays counted in MappedBytes and in Stats.UnmapFailures, and the pool tries
-// again at the next Trim or Close.
+// again at the next Trim and at Close.
 func (p *BufferPool) freeMapping(r *region, announce bool) {
 	if announce && p.cfg.OnUnmap != nil {
 		p.cfg.OnUnmap(r.public())
@@ -268,7 +280,8 @@ func (p *BufferPool) freeMapping(r *region, announce bool) {
 	p.mapped.Add(-int64(cap(r.mem)))
 }
 
-// retryStuck tries again to unmap the mappings the kernel refused before.
+// retryStuck tries again to unmap the mappings the kernel refused before, and returns the
+// bytes it unmapped.
 func (p *BufferPool) retryStuck() int64 {
 	p.growMu.Lock()
 	stuck := p.stuck
@@ -287,3 +300,7 @@ func (p *BufferPool) retryStuck() int64 {
 	}
 	return n
 }
+
+// ptr turns an address into a pointer without a conversion that vet or checkptr would
+// question. Used for off-heap memory only.
+func ptr(addr uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&addr)) }

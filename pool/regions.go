@@ -56,8 +56,8 @@ func (p *BufferPool) RegionOf(b []byte) (Region, int, error) {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	p.growMu.Lock()
 	defer p.growMu.Unlock()
-	r := p.pages.lookup(addr)
-	if r == nil {
+	r := lookup(addr)
+	if r == nil || r.pool != p {
 		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, addr)
 	}
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
@@ -86,8 +86,8 @@ func (p *BufferPool) Owner(b []byte) ([]byte, error) {
 
 // bufferAt finds the buffer that is out and holds addr: its first byte and its capacity.
 func (p *BufferPool) bufferAt(addr uintptr) (start uintptr, size int, ok bool) {
-	r := p.pages.lookup(addr)
-	if r == nil || addr < r.base {
+	r := lookup(addr)
+	if r == nil || r.pool != p || addr < r.base {
 		return 0, 0, false
 	}
 	off := addr - r.base

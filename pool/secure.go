@@ -25,7 +25,7 @@ func (p *BufferPool) secure(e entry, r *region) error {
 	if r.canary && *(*uint64)(ptr(e.addr + uintptr(r.size))) != p.canaryOf(e.addr) {
 		offheap.Wipe(b)
 		p.canaries.Add(1)
-		p.countPut(r.class)
+		p.countPutUnpinned(r.class)
 		p.quarantine(e, r)
 		return fmt.Errorf("%w: buffer at %#x (%d bytes)", ErrCanary, e.addr, r.size)
 	}
@@ -47,6 +47,7 @@ func (p *BufferPool) quarantine(e entry, r *region) {
 	sc := &p.classes[r.class]
 	sc.slabMu.Lock()
 	r.live--
+	sc.live.Add(-1)
 	// An empty slab with a retired slot is unmapped at once: it may have no slot left to
 	// hand out, and then nothing would ever find it again.
 	drop := r.live == 0

@@ -24,7 +24,7 @@ func TestGetShapes(t *testing.T) {
 			b := p.Get(n)
 			require.Len(t, b, n)
 			class := classFor(n)
-			assert.Equal(t, class, cap(b), "cap is the request's power-of-two class")
+			assert.Equal(t, class, cap(b), "cap is the request's class")
 			assert.GreaterOrEqual(t, cap(b), minClassSize)
 			addr := addrOf(b)
 			if n >= 4096 {

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"math/bits"
-	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -31,12 +30,19 @@ func slabLayout(stride int, guards bool) (hdr, nslots int, stateShift uint8) {
 	}
 }
 
-// fresh hands out a buffer of class c that no cache holds: a slot of a slab with room, a
-// slot of a new slab, or a new mapping. fresh reports whether its memory is new (a miss).
-// When the buffer comes from a slab's free list, up to len(more) further free slots of that
-// slab are taken too, marked idle, for the caller to cache: n says how many.
-func (p *BufferPool) fresh(c int, more []entry) (e entry, fresh bool, n int, err error) {
+// carve hands out a buffer of class c that no cache holds: a free slot of a slab, a slot of
+// a slab never used, a slot of a new slab, or a new mapping. fresh reports whether its
+// memory is new (a miss). When the buffer comes from a slab's free list, up to len(more)
+// further free slots of that slab are taken too, marked idle, for the caller to cache: n
+// says how many. The buffer's state is stateOut.
+func (p *BufferPool) carve(c int, more []entry) (e entry, fresh bool, n int, err error) {
 	sc := &p.classes[c]
+	defer func() {
+		if err == nil {
+			sc.live.Add(int64(1 + n))
+			p.notePeak(p.inUseBytes() + int64(sc.size)) // this Get is not counted yet
+		}
+	}()
 	if sc.layout == layoutMapping {
 		r, err := p.newMapping(sc.size, c)
 		if err != nil {
@@ -52,18 +58,21 @@ func (p *BufferPool) fresh(c int, more []entry) (e entry, fresh bool, n int, err
 		var idx int
 		switch {
 		case r.nfree > 0:
+			if r.unlocked {
+				p.relock(r)
+			}
 			r.nfree--
 			idx = int(*r.freeSlot(r.nfree))
 			for n < len(more) && r.nfree > 0 {
 				r.nfree--
 				j := int(*r.freeSlot(r.nfree))
 				*r.stateAt(j) = stateIdle
-				more[n] = entry{r.slotAddr(j), uintptr(unsafe.Pointer(r.stateAt(j)))}
+				more[n] = r.entry(j)
 				n++
 			}
-		case r.bump < r.nslots:
-			idx = r.bump
-			r.bump++
+		case r.carved < r.nslots:
+			idx = r.carved
+			r.carved++
 			fresh = true
 			p.setCanary(r, idx)
 		default:
@@ -74,27 +83,38 @@ func (p *BufferPool) fresh(c int, more []entry) (e entry, fresh bool, n int, err
 			p.emptyIdle.Add(-slabSize)
 		}
 		r.live += 1 + n
-		if r.nfree == 0 && r.bump == r.nslots {
+		if r.nfree == 0 && r.carved == r.nslots {
 			sc.dropPartial(r)
 		}
 		*r.stateAt(idx) = stateOut
-		return entry{r.slotAddr(idx), uintptr(unsafe.Pointer(r.stateAt(idx)))}, fresh, n, nil
+		return r.entry(idx), fresh, n, nil
 	}
 	r, err := p.newSlab(c)
 	if err != nil {
 		return entry{}, false, 0, err
 	}
-	r.bump, r.live = 1, 1
+	r.carved, r.live = 1, 1
 	p.setCanary(r, 0)
 	*r.stateAt(0) = stateOut
 	sc.addPartial(r)
 	return entry{r.base, r.states}, true, 0, nil
 }
 
-// keepEmpty decides whether a slab that just became empty stays mapped: while the shared
+// relock locks a pinned slab again after Trim unlocked its free slots to discard them. The
+// caller holds the class's slabMu.
+func (p *BufferPool) relock(r *region) {
+	r.unlocked = false
+	if err := offheap.Lock(r.mem); err != nil {
+		p.pinFailures.Add(1)
+		r.pinned = false
+		p.pinnedBytes.Add(-int64(cap(r.mem)))
+	}
+}
+
+// keepEmpty decides whether a slab that just became empty stays mapped: while the idle
 // budget has room for it, it does, and counts in emptyIdle.
 func (p *BufferPool) keepEmpty() bool {
-	if p.sharedIdle.Load()+p.emptyIdle.Add(slabSize) > p.sharedBudget {
+	if p.depotIdle.Load()+p.emptyIdle.Add(slabSize) > p.cfg.MaxIdleBytes-p.localReserved.Load() {
 		p.emptyIdle.Add(-slabSize)
 		return false
 	}
@@ -126,7 +146,7 @@ func (sc *sizeClass) dropPartial(r *region) {
 func (p *BufferPool) releaseAll(es []entry) int64 {
 	var n int64
 	for len(es) > 0 {
-		r := p.pages.lookup(es[0].addr)
+		r := lookup(es[0].addr)
 		if r.kind != kindSlab {
 			n += p.release(es[0], r)
 			es = es[1:]
@@ -134,7 +154,7 @@ func (p *BufferPool) releaseAll(es []entry) int64 {
 		}
 		k := 1
 		for k < len(es) && k < maxBatch {
-			if q := p.pages.lookup(es[k].addr); q.kind != kindSlab || q.class != r.class {
+			if q := lookup(es[k].addr); q.kind != kindSlab || q.class != r.class {
 				break
 			}
 			k++
@@ -145,6 +165,9 @@ func (p *BufferPool) releaseAll(es []entry) int64 {
 	return n
 }
 
+// maxBatch bounds the slots released under one slab lock.
+const maxBatch = 64
+
 // releaseSlots is release for slab slots of class c, under one lock.
 func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 	sc := &p.classes[c]
@@ -152,7 +175,7 @@ func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 	nd := 0
 	sc.slabMu.Lock()
 	for _, e := range es {
-		r := p.pages.lookup(e.addr)
+		r := lookup(e.addr)
 		*(*uint8)(ptr(e.state)) = stateFree
 		*r.freeSlot(r.nfree) = uint16((e.addr - r.base) >> r.shift)
 		r.nfree++
@@ -166,6 +189,7 @@ func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 		}
 	}
 	sc.slabMu.Unlock()
+	sc.live.Add(-int64(len(es)))
 	var n int64
 	for _, r := range drop[:nd] {
 		n += p.unmap(r)
@@ -174,12 +198,15 @@ func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 }
 
 // release gives an idle buffer's memory back and returns the bytes unmapped: a slab slot goes
-// to its slab's free list (a slab with nothing idle or out stays mapped while the shared
+// to its slab's free list (a slab with nothing idle or out stays mapped while the idle
 // budget has room for it, and is unmapped otherwise and after Close), a single-buffer region
 // to the system.
 func (p *BufferPool) release(e entry, r *region) int64 {
 	if r.kind != kindSlab {
 		*(*uint8)(ptr(e.state)) = stateFree
+		if r.kind == kindMapping {
+			p.classes[r.class].live.Add(-1)
+		}
 		return p.unmap(r)
 	}
 	return p.releaseSlots([]entry{e}, r.class)

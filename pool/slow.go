@@ -10,9 +10,9 @@ import (
 // maxRequest is the largest size TryGet attempts; larger requests cannot be mapped.
 const maxRequest = 1 << 46
 
-// getSlow serves a Get that the P's cache could not. For a pooled class: from the shards
-// (the P's home shard first, then stealing), refilling the P's cache with a batch, else from
-// fresh memory. With zero, the buffer is cleared unless its memory is fresh (zero already).
+// getSlow serves a Get that the P's loaded magazine could not: from the P's other magazine,
+// a full magazine of the depot, the free slots of the class's slabs, or fresh memory. With
+// zero, the buffer is cleared unless its memory is fresh (zero already).
 func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	if uint(size-1) >= uint(p.maxClass) {
 		return p.getOther(size) // a fresh mapping, or Get(0): nothing to clear
@@ -22,36 +22,16 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	}
 	c := max(classOf(size), p.minClass)
 	sc := &p.classes[c]
-	var batch [maxBatch]entry
-	want := min(maxBatch, int(sc.localCap)+1) // the P's cache is empty: fill it
-	home := p.home()
-	got := 0
-	for i := 0; i <= p.shardMask && got == 0; i++ {
-		got = p.takeShared(sc, (home+i)&p.shardMask, batch[:want])
-	}
-	var e entry
-	fresh := false
-	if got == 0 {
-		// From the slabs: a slot of the free lists (memory already used, so a hit) comes with
-		// up to want-1 more from the same slab for the P's cache; a new slot is a miss.
-		var err error
-		if e, fresh, got, err = p.fresh(c, batch[:want-1]); err != nil {
-			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
-		}
-		batch[got] = e
-		got++
-	}
-	e = batch[got-1]
-	rest := batch[:got-1]
-	if k := p.refill(c, !fresh, rest); k < len(rest) {
-		p.giveShared(sc, home, rest[k:])
+	e, fresh, err := p.getClass(c)
+	if err != nil {
+		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
 	}
 	*(*uint8)(ptr(e.state)) = stateOut
 	b := makeSlice(e.addr, size, sc.size)
 	if p.cfg.Debug {
 		if err := offheap.Protect(b, offheap.ProtReadWrite); err != nil {
-			p.countPut(c)
-			p.release(e, p.pages.lookup(e.addr))
+			p.countPutUnpinned(c)
+			p.release(e, lookup(e.addr))
 			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
 		}
 	}
@@ -59,6 +39,117 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 		clear(b)
 	}
 	return b, nil
+}
+
+// getClass takes a buffer of class c for getSlow and counts the Get. fresh tells memory
+// never used before (a miss) from memory used before (a hit).
+func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
+	sc := &p.classes[c]
+	for {
+		pc, l := p.pinCache(c)
+		if pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag {
+			// No magazines here (or another Get or Put on this P is exchanging one): one
+			// buffer from the depot or the slabs.
+			unpin(l)
+			if e, ok := p.takeOne(c); ok {
+				p.countGetUnpinned(c, true)
+				return e, false, nil
+			}
+			var spare [1]entry
+			e, fresh, _, err = p.carve(c, spare[:0])
+			if err == nil {
+				p.countGetUnpinned(c, !fresh)
+			}
+			return e, fresh, err
+		}
+		if e, ok := pc.pop(); ok { // refilled since the fast path looked
+			p.countGet(pc, c, true)
+			unpin(l)
+			return e, false, nil
+		}
+		if pc.state == pcNew {
+			unpin(l)
+			p.makeMagazines(c)
+			continue
+		}
+		// Both magazines are empty: exchange the previous one for a full one from the
+		// depot, or fill it from the slabs. The P keeps its loaded (empty) magazine
+		// meanwhile; outMag marks the slot taken.
+		m := pc.prev
+		pc.prev = outMag
+		unpin(l)
+		full := p.takeFull(c, m)
+		if full == nil {
+			// Fill m from the slabs: one buffer for this Get, and as many more free slots of
+			// the same slab as m holds, for the next Gets.
+			e, fresh, m.n, err = p.carve(c, m.items[:cap(m.items)-1])
+			p.putBack(c, m)
+			if err == nil {
+				p.countGetUnpinned(c, !fresh)
+			}
+			return e, fresh, err
+		}
+		full.n--
+		e = full.items[full.n]
+		p.putBack(c, full)
+		p.countGetUnpinned(c, true)
+		return e, false, nil
+	}
+}
+
+// putBack returns a magazine that a slow path took out to the slot outMag marks in the
+// current P's cache: as the loaded magazine, the loaded one becoming the previous. Where no
+// slot is marked (the goroutine moved to another P, or Trim emptied the caches meanwhile) the
+// magazine goes to the depot instead.
+func (p *BufferPool) putBack(c int, m *magazine) {
+	pc, l := p.pinCache(c)
+	if pc != nil && pc.prev == outMag {
+		pc.prev, pc.loaded = pc.loaded, m
+		unpin(l)
+		return
+	}
+	unpin(l)
+	if m.n == 0 {
+		p.giveEmpty(c, m)
+		return
+	}
+	p.giveEmpty(c, p.giveFull(c, m))
+}
+
+// makeMagazines gives the current P a pair of magazines for class c, out of the P caches'
+// share of MaxIdleBytes; where that share is spent, the P holds no magazines of the class
+// and its Gets and Puts of it go to the depot.
+func (p *BufferPool) makeMagazines(c int) {
+	sc := &p.classes[c]
+	cost := int64(2 * sc.mag * sc.size)
+	ok := p.localReserved.Add(cost) <= p.localBudget
+	var a, b *magazine
+	if ok {
+		a, b = &magazine{items: make([]entry, sc.mag)}, &magazine{items: make([]entry, sc.mag)}
+	} else {
+		p.localReserved.Add(-cost)
+	}
+	pc, l := p.pinCache(c)
+	switch {
+	case pc == nil || pc.state != pcNew: // the caches went off, or another goroutine was first
+		unpin(l)
+		if ok {
+			p.localReserved.Add(-cost)
+		}
+	case ok:
+		pc.loaded, pc.prev, pc.state = a, b, pcReady
+		unpin(l)
+	default:
+		pc.state = pcOff
+		unpin(l)
+	}
+}
+
+// countGetUnpinned counts a Get of class c from a path that is not pinned.
+func (p *BufferPool) countGetUnpinned(c int, hit bool) {
+	pc, l := p.pinCache(c)
+	p.countGet(pc, c, hit)
+	unpin(l)
 }
 
 // getOther serves the sizes that have no pooled class: 0, negative, and above MaxBufferSize.
@@ -81,27 +172,44 @@ func (p *BufferPool) getOther(size int) ([]byte, error) {
 	r.state = stateOut
 	p.oversizeGets.Add(1)
 	p.oversizeOut.Add(int64(r.size))
+	p.notePeak(p.inUseBytes())
 	return unsafe.Slice((*byte)(ptr(r.base)), r.size)[:size], nil
 }
 
 // putSlow answers every Put that the fast path did not take: refusals, and buffers the P's
-// cache could not take because it is full (then half of it moves to the shard too), the pool
-// is draining or closed, the class is below MinBufferSize, or the buffer is oversize
-// (unmapped at once).
+// loaded magazine could not take: it is full, the pool is Secure or Debug (work on every
+// Put), draining or closed, or the buffer is oversize (unmapped at once).
 func (p *BufferPool) putSlow(addr uintptr) error {
-	r := p.pages.lookup(addr)
-	if r == nil {
+	r := lookup(addr)
+	if r == nil || r.pool != p {
 		return p.putUnknown(addr)
 	}
 	st, ok := r.slot(addr)
 	if !ok {
 		return p.refuse(ErrNotOwned)
 	}
-	if s := *st; s != stateOut {
-		return p.refuseState(s)
+	if p.cfg.Debug {
+		// A Debug pool makes the check and the change one step, so that of two concurrent
+		// Puts of one buffer the second is refused.
+		p.debugMu.Lock()
+		s := *st
+		if s == stateOut {
+			*st = stateIdle
+		}
+		p.debugMu.Unlock()
+		if s != stateOut {
+			return p.refuseState(s)
+		}
+	} else {
+		if s := *st; s != stateOut {
+			return p.refuseState(s)
+		}
+		*st = stateIdle
 	}
-	*st = stateIdle
 	e := entry{addr, uintptr(unsafe.Pointer(st))}
+	if r.frozen {
+		p.melt(r)
+	}
 	if p.cfg.Secure || p.cfg.Debug {
 		if err := p.secure(e, r); err != nil {
 			return err
@@ -114,17 +222,56 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 		return nil
 	}
 	c := r.class
-	if c < p.minKeep || p.closed.Load() {
-		p.countPut(c)
+	if p.closed.Load() {
+		p.countPutUnpinned(c)
 		p.release(e, r)
 		return nil
 	}
-	sc := &p.classes[c]
-	var batch [maxBatch + 1]entry
-	batch[0] = e
-	n, home := p.spillLocal(c, batch[:min(maxBatch+1, int(sc.localCap)/2+2)])
-	if n > 0 {
-		p.giveShared(sc, home, batch[:n])
-	}
+	p.putClass(c, e)
 	return nil
+}
+
+// putClass keeps an idle buffer of class c: on the P's magazines, else in the depot, else
+// (beyond the idle bounds) it releases the buffer's memory. It counts the Put.
+func (p *BufferPool) putClass(c int, e entry) {
+	sc := &p.classes[c]
+	for {
+		pc, l := p.pinCache(c)
+		if pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag {
+			p.countPut(pc, c)
+			unpin(l)
+			p.giveOne(c, e)
+			return
+		}
+		if pc.push(e) {
+			p.countPut(pc, c)
+			unpin(l)
+			return
+		}
+		if pc.state == pcNew {
+			unpin(l)
+			p.makeMagazines(c)
+			continue
+		}
+		// Both magazines are full: the previous one goes to the depot, and an empty one
+		// comes back for this buffer.
+		m := pc.prev
+		pc.prev = outMag
+		p.countPut(pc, c)
+		unpin(l)
+		m = p.giveFull(c, m)
+		m.items[m.n] = e
+		m.n++
+		p.putBack(c, m)
+		return
+	}
+}
+
+// inUseBytes is Stats().InUseBytes without the rest of Stats.
+func (p *BufferPool) inUseBytes() int64 {
+	var n int64
+	for c := range p.classes {
+		n += p.inUse(c) * int64(p.classes[c].size)
+	}
+	return n + p.oversizeOut.Load()
 }

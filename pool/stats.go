@@ -34,6 +34,9 @@ type Stats struct {
 	// UnmapFailures counts unmaps the kernel refused (ENOMEM at vm.max_map_count). Such a
 	// mapping stays in MappedBytes and is tried again by the next Trim and by Close.
 	UnmapFailures uint64
+	// UnreleasedBytes is what the last Trim could not give back: free slots of pinned slabs
+	// the kernel refused to unlock or discard.
+	UnreleasedBytes int64
 	Classes       []ClassStats
 }
 
@@ -84,37 +87,26 @@ func FormatBytes(n int64) string {
 	return s + " " + units[i:i+1] + "iB"
 }
 
-// Stats returns a snapshot of the pool's counters. It takes no lock and
-// never stops Gets and Puts.
+// Stats returns a snapshot of the pool's counters. It takes no lock and never stops Gets
+// and Puts.
 func (p *BufferPool) Stats() Stats {
+	mustPool(p)
 	s := Stats{
-		NotOwned:       p.notOwned.Load(),
-		DoublePuts:     p.doublePuts.Load(),
-		ClosedPuts:     p.closedPuts.Load(),
-		Trims:          p.trims.Load(),
-		UnmapFailures:  p.unmapFailures.Load(),
-		CanaryFailures: p.canaries.Load(),
-		MappedBytes:    p.mapped.Load(),
-		PinnedBytes:    p.pinnedBytes.Load(),
-		PinFailures:    p.pinFailures.Load(),
-		Maps:           p.maps.Load(),
-		Unmaps:         p.unmaps.Load(),
+		NotOwned:        p.notOwned.Load(),
+		DoublePuts:      p.doublePuts.Load(),
+		ClosedPuts:      p.closedPuts.Load(),
+		CanaryFailures:  p.canaries.Load(),
+		MappedBytes:     p.mapped.Load(),
+		PinnedBytes:     p.pinnedBytes.Load(),
+		PinFailures:     p.pinFailures.Load(),
+		Maps:            p.maps.Load(),
+		Unmaps:          p.unmaps.Load(),
+		Trims:           p.trims.Load(),
+		UnmapFailures:   p.unmapFailures.Load(),
+		UnreleasedBytes: p.unreleased.Load(),
 	}
 	for c := range p.classes {
-		sc := &p.classes[c]
-		cs := ClassStats{Size: sc.size}
-		add := func(cc *classCounters) {
-			cs.Hits += atomic.LoadUint64(&cc.hits[c])
-			cs.Misses += atomic.LoadUint64(&cc.misses[c])
-			cs.Puts += atomic.LoadUint64(&cc.puts[c])
-		}
-		add(&p.spill)
-		for i := range p.locals {
-			add(&p.locals[i].classCounters)
-		}
-		cs.Idle = p.idle(c)
-		cs.Gets = cs.Hits + cs.Misses
-		cs.InUse = int64(cs.Gets) - int64(cs.Puts)
+		cs := p.classStats(c)
 		s.Gets += cs.Gets
 		s.Puts += cs.Puts
 		s.Hits += cs.Hits
@@ -138,26 +130,44 @@ func (p *BufferPool) Stats() Stats {
 	return s
 }
 
-// Len returns the number of idle buffers the pool holds.
-func (p *BufferPool) Len() int {
-	n := int64(0)
-	for c := range p.classes {
-		n += p.idle(c)
+// classStats adds up the counters of class c over every P.
+func (p *BufferPool) classStats(c int) ClassStats {
+	cs := ClassStats{Size: p.classes[c].size}
+	cs.Hits = p.extra.hits[c].Load()
+	cs.Misses = p.extra.misses[c].Load()
+	cs.Puts = p.extra.puts[c].Load()
+	for _, l := range p.allLocals.Load().l {
+		pc := &l.c[c]
+		cs.Hits += atomic.LoadUint64(&pc.hits)
+		cs.Misses += atomic.LoadUint64(&pc.misses)
+		cs.Puts += atomic.LoadUint64(&pc.puts)
 	}
-	return int(n)
+	cs.Gets = cs.Hits + cs.Misses
+	cs.InUse = int64(cs.Gets) - int64(cs.Puts)
+	// Every buffer that exists is out or idle, so the idle ones need no look into any P's
+	// cache. Under concurrent use the two counts are read at different moments.
+	cs.Idle = max(p.classes[c].live.Load()-cs.InUse, 0)
+	return cs
 }
 
-// idle returns the buffers of class c idle in the P caches and the shards, read without
-// locks (a snapshot, like every Stats field).
-func (p *BufferPool) idle(c int) int64 {
+// inUse returns the buffers of class c that are out now.
+func (p *BufferPool) inUse(c int) int64 {
 	var n int64
-	for i := range p.locals {
-		n += int64(atomic.LoadUint32(&p.locals[i].n[c]))
+	for _, l := range p.allLocals.Load().l {
+		pc := &l.c[c]
+		n += int64(atomic.LoadUint64(&pc.hits) + atomic.LoadUint64(&pc.misses) - atomic.LoadUint64(&pc.puts))
 	}
-	for i := range p.classes[c].shards {
-		n += int64(p.classes[c].shards[i].n.Load())
+	return n + int64(p.extra.hits[c].Load()+p.extra.misses[c].Load()-p.extra.puts[c].Load())
+}
+
+// Len returns the number of idle buffers the pool holds.
+func (p *BufferPool) Len() int {
+	mustPool(p)
+	var n int64
+	for c := range p.classes {
+		n += max(p.classes[c].live.Load()-p.inUse(c), 0)
 	}
-	return n
+	return int(n)
 }
 
 // notePeak raises the in-use high-water mark to n if n is higher, and returns the mark.

@@ -168,7 +168,7 @@ func TestStressChangingGOMAXPROCS(t *testing.T) {
 	prev := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
 	p := newPool(t, Config{})
-	ncaches := len(p.locals)
+	ncaches := len(p.allLocals.Load().l)
 	procs := []int{1, ncaches + 3, 2, 4 * ncaches, ncaches}
 	var changes atomic.Int64
 	stress(t, p, stressConfig{

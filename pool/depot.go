@@ -1,0 +1,203 @@
+package pool
+
+import "sync"
+
+// depot is one shard of a class's shared pool: full (or partly full) magazines for Ps to
+// take, empty ones for Ps to fill, and loose idle buffers of Ps that have no magazines of the
+// class. Bounded by bytes through MaxIdleBytes, and the loose buffers by MaxBuffersPerShard.
+type depot struct {
+	mu    sync.Mutex
+	full  []*magazine
+	empty []*magazine
+	loose []entry
+	_     [128 - 8 - 3*24]byte // one shard per 128 bytes: no false sharing between shards
+}
+
+// depots returns the shards of class c, making them at the class's first use so that a new
+// pool costs little memory.
+func (p *BufferPool) depots(c int) []depot {
+	sc := &p.classes[c]
+	if d := sc.depots.Load(); d != nil {
+		return *d
+	}
+	sc.slabMu.Lock()
+	defer sc.slabMu.Unlock()
+	if d := sc.depots.Load(); d != nil {
+		return *d
+	}
+	d := make([]depot, p.cfg.NumShards)
+	sc.depots.Store(&d)
+	return d
+}
+
+// home returns the shard index of the current P.
+func (p *BufferPool) home() int {
+	pid := procPin()
+	procUnpin()
+	return pid & p.shardMask
+}
+
+// admit reserves room for n more bytes idle in the depots, within the shared share of
+// MaxIdleBytes; it reports false (reserving nothing) when they do not fit or the pool closed.
+func (p *BufferPool) admit(n int64) bool {
+	if p.closed.Load() {
+		return false
+	}
+	if p.depotIdle.Add(n)+p.emptyIdle.Load() > p.cfg.MaxIdleBytes-p.localReserved.Load() {
+		p.depotIdle.Add(-n)
+		return false
+	}
+	return true
+}
+
+// takeFull exchanges an empty magazine (nil: none) for a full one from the depot of class c,
+// the P's home shard first, then the others. It returns nil, keeping nothing, when every
+// shard is empty.
+func (p *BufferPool) takeFull(c int, empty *magazine) *magazine {
+	sc := &p.classes[c]
+	ds := p.depots(c)
+	home := p.home()
+	for i := range ds {
+		d := &ds[(home+i)&p.shardMask]
+		d.mu.Lock()
+		if k := len(d.full); k > 0 {
+			m := d.full[k-1]
+			d.full[k-1] = nil
+			d.full = d.full[:k-1]
+			if empty != nil {
+				d.empty = append(d.empty, empty)
+			}
+			d.mu.Unlock()
+			p.depotIdle.Add(-int64(m.n * sc.size))
+			return m
+		}
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+// giveFull hands a magazine of idle buffers to the depot of class c and returns an empty
+// magazine for the P to fill. Where the depot may not keep them (the class is below
+// MinBufferSize, MaxIdleBytes is reached, the pool closed) their memory is released
+// instead, and the magazine itself comes back empty.
+func (p *BufferPool) giveFull(c int, m *magazine) *magazine {
+	sc := &p.classes[c]
+	if m.n == 0 {
+		return m
+	}
+	if !sc.keep || !p.admit(int64(m.n*sc.size)) {
+		p.releaseAll(m.items[:m.n])
+		m.n = 0
+		return m
+	}
+	d := &p.depots(c)[p.home()]
+	d.mu.Lock()
+	if p.closed.Load() { // checked under the lock: Close empties each shard under it
+		d.mu.Unlock()
+		p.depotIdle.Add(-int64(m.n * sc.size))
+		p.releaseAll(m.items[:m.n])
+		m.n = 0
+		return m
+	}
+	d.full = append(d.full, m)
+	var e *magazine
+	if k := len(d.empty); k > 0 {
+		e = d.empty[k-1]
+		d.empty[k-1] = nil
+		d.empty = d.empty[:k-1]
+	}
+	d.mu.Unlock()
+	if e == nil {
+		e = &magazine{items: make([]entry, sc.mag)}
+	}
+	return e
+}
+
+// giveEmpty keeps an empty magazine in the depot of class c for a P to fill later.
+func (p *BufferPool) giveEmpty(c int, m *magazine) {
+	if m == nil || len(m.items) == 0 {
+		return
+	}
+	d := &p.depots(c)[p.home()]
+	d.mu.Lock()
+	d.empty = append(d.empty, m)
+	d.mu.Unlock()
+}
+
+// takeOne takes one idle buffer of class c from the depot: a loose one, else one of a full
+// magazine. ok is false when the depot is empty.
+func (p *BufferPool) takeOne(c int) (e entry, ok bool) {
+	sc := &p.classes[c]
+	ds := p.depots(c)
+	home := p.home()
+	for i := range ds {
+		d := &ds[(home+i)&p.shardMask]
+		d.mu.Lock()
+		switch {
+		case len(d.loose) > 0:
+			e, ok = d.loose[len(d.loose)-1], true
+			d.loose = d.loose[:len(d.loose)-1]
+		case len(d.full) > 0:
+			m := d.full[len(d.full)-1]
+			m.n--
+			e, ok = m.items[m.n], true
+			if m.n == 0 {
+				d.full[len(d.full)-1] = nil
+				d.full = d.full[:len(d.full)-1]
+				d.empty = append(d.empty, m)
+			}
+		}
+		d.mu.Unlock()
+		if ok {
+			p.depotIdle.Add(-int64(sc.size))
+			return e, true
+		}
+	}
+	return entry{}, false
+}
+
+// giveOne keeps one idle buffer of class c loose in the depot, or releases its memory where
+// the depot may not keep it.
+func (p *BufferPool) giveOne(c int, e entry) {
+	sc := &p.classes[c]
+	if sc.keep && p.admit(int64(sc.size)) {
+		d := &p.depots(c)[p.home()]
+		d.mu.Lock()
+		if !p.closed.Load() && len(d.loose) < p.cfg.MaxBuffersPerShard {
+			d.loose = append(d.loose, e)
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+		p.depotIdle.Add(-int64(sc.size))
+	}
+	p.release(e, lookup(e.addr))
+}
+
+// drainDepots empties every shard of every class into out.
+func (p *BufferPool) drainDepots(out []entry) []entry {
+	for c := range p.classes {
+		sc := &p.classes[c]
+		d := sc.depots.Load()
+		if d == nil {
+			continue
+		}
+		for i := range *d {
+			d := &(*d)[i]
+			d.mu.Lock()
+			n := len(d.loose)
+			out = append(out, d.loose...)
+			d.loose = d.loose[:0]
+			for _, m := range d.full {
+				n += m.n
+				out = append(out, m.items[:m.n]...)
+				m.n = 0
+			}
+			clear(d.full)
+			d.full = d.full[:0]
+			d.mu.Unlock()
+			p.depotIdle.Add(-int64(n * sc.size))
+		}
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+package pool
+
+import (
+	"runtime"
+
+	"sync/atomic"
+	"unsafe"
+)
+
+// Per-P caches are magazines (Bonwick and Adams, "Magazines and Vmem", 2001): for each size
+// class a P holds a loaded and a previous magazine, each a stack of up to M idle buffers.
+// Get pops from the loaded one and Put pushes onto it; when it is empty (Get) or full (Put)
+// and the previous one is full (Get) or empty (Put), the two swap, which costs nothing; only
+// when both are empty or both full does the P exchange a whole magazine with its class's
+// depot, in one short critical section. So a burst of any length costs one lock per M
+// buffers, and the shared state is touched once per M buffers, not per buffer.
+
+// magazine is a stack of idle buffers of one class.
+type magazine struct {
+	n     int
+	items []entry // len(items) is the magazine's capacity, M of its class
+}
+
+// entry is an idle buffer: its address and the address of its state byte.
+type entry struct{ addr, state uintptr }
+
+// noMag stands in a P's cache for a magazine it does not have (not yet made, or a class the
+// P caches do not hold); outMag for one that a slow path has taken out and will put back.
+// Both hold nothing and have room for nothing, so the fast paths pass them by without a
+// check of their own. They are never written.
+var noMag, outMag = &magazine{}, &magazine{}
+
+// pcache is one P's cache of one class.
+type pcache struct {
+	loaded, prev       *magazine
+	hits, misses, puts uint64 // only this P writes them (see bump)
+	state              uint8  // pcNew, pcReady or pcOff
+}
+
+// A pcache's state: its magazines are not made yet, made, or refused (the P caches' share of
+// MaxIdleBytes is spent, or the class is too big for them): its Gets and Puts then go to the
+// depot one buffer at a time.
+const (
+	pcNew = iota
+	pcReady
+	pcOff
+)
+
+// pop takes an idle buffer from the loaded magazine, or from the previous one, swapping them.
+func (pc *pcache) pop() (entry, bool) {
+	m := pc.loaded
+	if m.n == 0 {
+		if pc.prev.n == 0 {
+			return entry{}, false
+		}
+		m, pc.prev = pc.prev, m
+		pc.loaded = m
+	}
+	m.n--
+	return m.items[m.n], true
+}
+
+// push puts an idle buffer on the loaded magazine, or on the previous one when it is empty,
+// swapping them.
+func (pc *pcache) push(e entry) bool {
+	m := pc.loaded
+	if m.n == len(m.items) {
+		if q := pc.prev; q.n != 0 || len(q.items) == 0 {
+			return false
+		}
+		m, pc.prev = pc.prev, m
+		pc.loaded = m
+	}
+	m.items[m.n] = e
+	m.n++
+	return true
+}
+
+// local is one P's cache: a pcache per class, touched only by the goroutine running on that P
+// inside procPin.
+type local struct {
+	c [classSlots]pcache
+	_ [128]byte // no false sharing with the next P's cache (nor its adjacent-line prefetch)
+}
+
+func newLocal() *local {
+	l := new(local)
+	for i := range l.c {
+		l.c[i].loaded, l.c[i].prev = noMag, noMag
+	}
+	return l
+}
+
+// localSet is the P caches in use, indexed by P id.
+type localSet struct{ l []*local }
+
+// noLocals is what Get and Put see while Trim or Close empties the caches, and after Close.
+var noLocals = &localSet{}
+
+// cache returns the P's cache for pid, or nil when that P has none yet (GOMAXPROCS grew
+// since the pool last looked) or the caches are being drained. Call it pinned.
+func (p *BufferPool) cache(pid int) *local {
+	ls := p.locals.Load().l
+	if uint(pid) < uint(len(ls)) {
+		return ls[pid]
+	}
+	return nil
+}
+
+// growLocals makes caches for every P up to GOMAXPROCS, as sync.Pool's pinSlow does, and
+// publishes them unless the caches are off (Trim, Close). It reports whether P pid now has
+// a cache in use.
+func (p *BufferPool) growLocals(pid int) bool {
+	p.localsMu.Lock()
+	defer p.localsMu.Unlock()
+	all := p.allLocals.Load()
+	if n := max(runtime.GOMAXPROCS(0), pid+1); n > len(all.l) {
+		l := make([]*local, n)
+		copy(l, all.l)
+		for i := len(all.l); i < n; i++ {
+			l[i] = newLocal()
+		}
+		all = &localSet{l}
+		p.allLocals.Store(all)
+	}
+	if p.cachesOff {
+		return false
+	}
+	p.locals.Store(all)
+	return true
+}
+
+// setCaches turns the P caches off (Trim, Close) or on again. Turning them off waits until no
+// goroutine is inside a P's cache: runtime.ReadMemStats stops the world, which cannot happen
+// while any goroutine is between procPin and procUnpin (a pinned goroutine cannot be
+// preempted), so once it returns every later pinned section sees noLocals.
+func (p *BufferPool) setCaches(on bool) {
+	p.localsMu.Lock()
+	p.cachesOff = !on
+	if on {
+		p.locals.Store(p.allLocals.Load())
+	} else {
+		p.locals.Store(noLocals)
+	}
+	p.localsMu.Unlock()
+	if !on {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+	}
+}
+
+// pinned is the P cache of class c for the current P, pinned: the caller calls unpin.
+// pc is nil when the P has no cache in use.
+func (p *BufferPool) pinCache(c int) (pc *pcache, l *local) {
+	for {
+		pid := procPin()
+		if l = p.cache(pid); l != nil {
+			raceAcquire(unsafe.Pointer(l))
+			return &l.c[c&(classSlots-1)], l
+		}
+		procUnpin()
+		if !p.growLocals(pid) {
+			procPin()
+			return nil, nil
+		}
+	}
+}
+
+// unpin ends a pinned section that pinCache began.
+func unpin(l *local) {
+	if l != nil {
+		raceReleaseMerge(unsafe.Pointer(l))
+	}
+	procUnpin()
+}
+
+// counters the P caches cannot take (while they are off) are counted here.
+type extraCounters struct{ hits, misses, puts [classSlots]atomic.Uint64 }
+
+// countGet counts a Get of class c served outside the P's cache; call it pinned.
+func (p *BufferPool) countGet(pc *pcache, c int, hit bool) {
+	switch {
+	case pc == nil && hit:
+		p.extra.hits[c&(classSlots-1)].Add(1)
+	case pc == nil:
+		p.extra.misses[c&(classSlots-1)].Add(1)
+	case hit:
+		bump(&pc.hits, 1)
+	default:
+		bump(&pc.misses, 1)
+	}
+}
+
+// countPut counts a Put of class c taken outside the P's cache; call it pinned.
+func (p *BufferPool) countPut(pc *pcache, c int) {
+	if pc == nil {
+		p.extra.puts[c&(classSlots-1)].Add(1)
+		return
+	}
+	bump(&pc.puts, 1)
+}
+
+// countPutUnpinned counts a Put of class c from a path that is not pinned.
+func (p *BufferPool) countPutUnpinned(c int) {
+	pc, l := p.pinCache(c)
+	p.countPut(pc, c)
+	unpin(l)
+}
