@@ -37,7 +37,7 @@ type Stats struct {
 	// UnreleasedBytes is what the last Trim could not give back: free slots of pinned slabs
 	// the kernel refused to unlock or discard.
 	UnreleasedBytes int64
-	Classes       []ClassStats
+	Classes         []ClassStats
 }
 
 // ClassStats are the counters of one size class, in Stats.Classes; classes never used are
