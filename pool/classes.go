@@ -26,12 +26,14 @@ const (
 // classOf returns the class of a request of size bytes, 1 <= size.
 func classOf(size int) int {
 	if size <= maxSlabClassSize {
-		return max(bits.Len(uint(size-1))-minClassShift, 0)
+		// The OR keeps every size up to minClassSize in class 0 without a clamp.
+		return bits.Len(uint(size-1)|(minClassSize-1)) - minClassShift
 	}
-	// 2^o < size <= 2^(o+1): the quarter q of the octave holds size.
-	o := bits.Len(uint(size-1)) - 1
-	q := (size - 1 - 1<<o) >> (o - quartersShift)
-	return slabClasses + (o-maxSlabClassShift)<<quartersShift + q
+	// 2^o < size <= 2^(o+1), and the two bits below v's top bit are the quarter of the
+	// octave: v>>(o-2) is 4 + quarter. So the class is slabClasses + 4(o-18) + quarter.
+	v := uint(size - 1)
+	o := uint(bits.Len(v)-1) & 63 // the mask lets the compiler emit a plain shift
+	return int(4*o+v>>((o-quartersShift)&63)) - (4*maxSlabClassShift + 4 - slabClasses)
 }
 
 // classSize returns the buffer size of class c.

@@ -108,7 +108,7 @@ func (p *BufferPool) giveFull(c int, m *magazine) *magazine {
 	}
 	d.mu.Unlock()
 	if e == nil {
-		e = &magazine{items: make([]entry, sc.mag)}
+		e = newMagazine(sc)
 	}
 	return e
 }

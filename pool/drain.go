@@ -12,6 +12,9 @@ import (
 // turned the caches off (setCaches), so no goroutine is inside a P's cache.
 func (p *BufferPool) drainLocals(out []entry) []entry {
 	for _, l := range p.allLocals.Load().l {
+		if l == unusedLocal {
+			continue // never written
+		}
 		raceAcquire(unsafe.Pointer(l))
 		for c := range p.classes {
 			pc := &l.c[c]

@@ -19,6 +19,11 @@ import (
 type magazine struct {
 	n     int
 	items []entry // len(items) is the magazine's capacity, M of its class
+	size  int     // its class's buffer size: the cap of the slices the fast path makes
+}
+
+func newMagazine(sc *sizeClass) *magazine {
+	return &magazine{items: make([]entry, sc.mag), size: sc.size}
 }
 
 // entry is an idle buffer: its address and the address of its state byte.
@@ -35,6 +40,7 @@ type pcache struct {
 	loaded, prev       *magazine
 	hits, misses, puts uint64 // only this P writes them (see bump)
 	state              uint8  // pcNew, pcReady or pcOff
+	_                  [23]byte // 64 bytes: a cache line each, and an index is a shift
 }
 
 // A pcache's state: its magazines are not made yet, made, or refused (the P caches' share of
@@ -91,6 +97,12 @@ func newLocal() *local {
 	return l
 }
 
+// unusedLocal stands for the cache of a P that has not used the pool yet: it holds noMag
+// everywhere, so the fast paths pass it by, and the first slow path on that P makes the P a
+// cache of its own. It is never written. So a pool costs no cache memory for Ps that never
+// use it.
+var unusedLocal = newLocal()
+
 // localSet is the P caches in use, indexed by P id.
 type localSet struct{ l []*local }
 
@@ -114,12 +126,13 @@ func (p *BufferPool) growLocals(pid int) bool {
 	p.localsMu.Lock()
 	defer p.localsMu.Unlock()
 	all := p.allLocals.Load()
-	if n := max(runtime.GOMAXPROCS(0), pid+1); n > len(all.l) {
-		l := make([]*local, n)
+	if n := max(runtime.GOMAXPROCS(0), pid+1); n > len(all.l) || all.l[pid] == unusedLocal {
+		l := make([]*local, max(n, len(all.l)))
 		copy(l, all.l)
-		for i := len(all.l); i < n; i++ {
-			l[i] = newLocal()
+		for i := len(all.l); i < len(l); i++ {
+			l[i] = unusedLocal
 		}
+		l[pid] = newLocal()
 		all = &localSet{l}
 		p.allLocals.Store(all)
 	}
@@ -154,7 +167,7 @@ func (p *BufferPool) setCaches(on bool) {
 func (p *BufferPool) pinCache(c int) (pc *pcache, l *local) {
 	for {
 		pid := procPin()
-		if l = p.cache(pid); l != nil {
+		if l = p.cache(pid); l != nil && l != unusedLocal {
 			raceAcquire(unsafe.Pointer(l))
 			return &l.c[c&(classSlots-1)], l
 		}

@@ -117,7 +117,7 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	}
 	ls := make([]*local, max(runtime.GOMAXPROCS(0), 1))
 	for i := range ls {
-		ls[i] = newLocal()
+		ls[i] = unusedLocal // each P makes its cache at its first slow path
 	}
 	p.allLocals.Store(&localSet{ls})
 	p.locals.Store(p.allLocals.Load())
@@ -207,19 +207,22 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	// where the same dereference while pinned would be a fatal error.
 	maxClass := p.maxClass
 	pid := procPin()
-	if l := p.cache(pid); l != nil && uint(size-1) < uint(maxClass) {
+	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) && uint(size-1) < uint(maxClass) {
+		l := ls[pid]
 		c := classOf(size) & (classSlots - 1)
 		raceAcquire(unsafe.Pointer(l))
 		pc := &l.c[c]
-		if m := pc.loaded; m.n != 0 {
-			n := m.n - 1
-			e := m.items[n]
+		// One unsigned compare both finds an empty magazine (n == -1) and proves the index
+		// in range.
+		m := pc.loaded
+		if n, items := m.n-1, m.items; uint(n) < uint(len(items)) {
+			e := items[n]
 			m.n = n
 			bump(&pc.hits, 1)
 			raceReleaseMerge(unsafe.Pointer(l))
 			procUnpin()
 			*(*uint8)(ptr(e.state)) = stateOut
-			b := makeSlice(e.addr, size, p.classes[c].size)
+			b := makeSlice(e.addr, size, m.size)
 			if zero {
 				clear(b)
 			}
@@ -269,19 +272,20 @@ func (p *BufferPool) Put(buf []byte) error {
 	// the current P's loaded magazine. Anything else (errors included) is sorted out by
 	// putSlow. Reading p.locals before pinning makes a nil pool panic recoverably (see get).
 	locals := &p.locals
+	pid := procPin()
 	if r := lookup(addr); r != nil && r.fast == p {
 		// region.slot, written out: through the call the compiler emits more instructions.
 		if off := addr - r.base; off < r.span && off&r.mask == 0 {
 			st := (*uint8)(ptr(r.states + off>>(r.stShift&63)))
-			pid := procPin()
 			if ls := locals.Load().l; uint(pid) < uint(len(ls)) {
 				l := ls[pid]
 				raceAcquire(unsafe.Pointer(l))
 				pc := &l.c[r.class&(classSlots-1)]
-				if m := pc.loaded; *st == stateOut && m.n < len(m.items) {
+				m := pc.loaded
+				if n, items := m.n, m.items; *st == stateOut && uint(n) < uint(len(items)) {
 					*st = stateIdle
-					m.items[m.n] = entry{addr, uintptr(unsafe.Pointer(st))}
-					m.n++
+					items[n] = entry{addr, uintptr(unsafe.Pointer(st))}
+					m.n = n + 1
 					bump(&pc.puts, 1)
 					raceReleaseMerge(unsafe.Pointer(l))
 					procUnpin()
@@ -289,9 +293,9 @@ func (p *BufferPool) Put(buf []byte) error {
 				}
 				raceReleaseMerge(unsafe.Pointer(l))
 			}
-			procUnpin()
 		}
 	}
+	procUnpin()
 	return p.putSlow(addr)
 }
 

@@ -125,7 +125,7 @@ func (p *BufferPool) makeMagazines(c int) {
 	ok := p.localReserved.Add(cost) <= p.localBudget
 	var a, b *magazine
 	if ok {
-		a, b = &magazine{items: make([]entry, sc.mag)}, &magazine{items: make([]entry, sc.mag)}
+		a, b = newMagazine(sc), newMagazine(sc)
 	} else {
 		p.localReserved.Add(-cost)
 	}
