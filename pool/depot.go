@@ -1,25 +1,49 @@
 package pool
 
-import "sync"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // depot is one shard of a class's shared pool: full (or partly full) magazines for Ps to
 // take, empty ones for Ps to fill, and loose idle buffers of Ps that have no magazines of the
 // class. Bounded by bytes through MaxIdleBytes, and the loose buffers by MaxBuffersPerShard.
 type depot struct {
-	mu    sync.Mutex
+	mu    spinLock
 	full  []*magazine
 	empty []*magazine
 	loose []entry
 	_     [128 - 8 - 3*24]byte // one shard per 128 bytes: no false sharing between shards
 }
 
+// spinLock guards a depot shard. Unlike sync.Mutex it can be taken and released inside a
+// pinned section (tryLock never blocks, unlock never wakes anyone), which lets a P exchange
+// a magazine with the depot in the same pinned section that finds its own magazines
+// empty or full. Every critical section is a few pointer moves and never allocates.
+type spinLock struct{ v atomic.Uint32 }
+
+func (l *spinLock) tryLock() bool { return l.v.CompareAndSwap(0, 1) }
+
+// lock waits for the lock; call it unpinned only.
+func (l *spinLock) lock() {
+	for !l.v.CompareAndSwap(0, 1) {
+		runtime.Gosched()
+	}
+}
+
+func (l *spinLock) unlock() { l.v.Store(0) }
+
 // depots returns the shards of class c, making them at the class's first use so that a new
 // pool costs little memory.
 func (p *BufferPool) depots(c int) []depot {
-	sc := &p.classes[c]
-	if d := sc.depots.Load(); d != nil {
+	if d := p.classes[c].depots.Load(); d != nil {
 		return *d
 	}
+	return p.makeDepots(c)
+}
+
+func (p *BufferPool) makeDepots(c int) []depot {
+	sc := &p.classes[c]
 	sc.slabMu.Lock()
 	defer sc.slabMu.Unlock()
 	if d := sc.depots.Load(); d != nil {
@@ -28,13 +52,6 @@ func (p *BufferPool) depots(c int) []depot {
 	d := make([]depot, p.cfg.NumShards)
 	sc.depots.Store(&d)
 	return d
-}
-
-// home returns the shard index of the current P.
-func (p *BufferPool) home() int {
-	pid := procPin()
-	procUnpin()
-	return pid & p.shardMask
 }
 
 // admit reserves room for n more bytes idle in the depots, within the shared share of
@@ -53,13 +70,12 @@ func (p *BufferPool) admit(n int64) bool {
 // takeFull exchanges an empty magazine (nil: none) for a full one from the depot of class c,
 // the P's home shard first, then the others. It returns nil, keeping nothing, when every
 // shard is empty.
-func (p *BufferPool) takeFull(c int, empty *magazine) *magazine {
+func (p *BufferPool) takeFull(c int, empty *magazine, home int) *magazine {
 	sc := &p.classes[c]
 	ds := p.depots(c)
-	home := p.home()
 	for i := range ds {
 		d := &ds[(home+i)&p.shardMask]
-		d.mu.Lock()
+		d.mu.lock()
 		if k := len(d.full); k > 0 {
 			m := d.full[k-1]
 			d.full[k-1] = nil
@@ -67,11 +83,11 @@ func (p *BufferPool) takeFull(c int, empty *magazine) *magazine {
 			if empty != nil {
 				d.empty = append(d.empty, empty)
 			}
-			d.mu.Unlock()
+			d.mu.unlock()
 			p.depotIdle.Add(-int64(m.n * sc.size))
 			return m
 		}
-		d.mu.Unlock()
+		d.mu.unlock()
 	}
 	return nil
 }
@@ -80,7 +96,7 @@ func (p *BufferPool) takeFull(c int, empty *magazine) *magazine {
 // magazine for the P to fill. Where the depot may not keep them (the class is below
 // MinBufferSize, MaxIdleBytes is reached, the pool closed) their memory is released
 // instead, and the magazine itself comes back empty.
-func (p *BufferPool) giveFull(c int, m *magazine) *magazine {
+func (p *BufferPool) giveFull(c int, m *magazine, home int) *magazine {
 	sc := &p.classes[c]
 	if m.n == 0 {
 		return m
@@ -90,10 +106,10 @@ func (p *BufferPool) giveFull(c int, m *magazine) *magazine {
 		m.n = 0
 		return m
 	}
-	d := &p.depots(c)[p.home()]
-	d.mu.Lock()
+	d := &p.depots(c)[home]
+	d.mu.lock()
 	if p.closed.Load() { // checked under the lock: Close empties each shard under it
-		d.mu.Unlock()
+		d.mu.unlock()
 		p.depotIdle.Add(-int64(m.n * sc.size))
 		p.releaseAll(m.items[:m.n])
 		m.n = 0
@@ -106,7 +122,7 @@ func (p *BufferPool) giveFull(c int, m *magazine) *magazine {
 		d.empty[k-1] = nil
 		d.empty = d.empty[:k-1]
 	}
-	d.mu.Unlock()
+	d.mu.unlock()
 	if e == nil {
 		e = newMagazine(sc)
 	}
@@ -114,25 +130,24 @@ func (p *BufferPool) giveFull(c int, m *magazine) *magazine {
 }
 
 // giveEmpty keeps an empty magazine in the depot of class c for a P to fill later.
-func (p *BufferPool) giveEmpty(c int, m *magazine) {
+func (p *BufferPool) giveEmpty(c int, m *magazine, home int) {
 	if m == nil || len(m.items) == 0 {
 		return
 	}
-	d := &p.depots(c)[p.home()]
-	d.mu.Lock()
+	d := &p.depots(c)[home]
+	d.mu.lock()
 	d.empty = append(d.empty, m)
-	d.mu.Unlock()
+	d.mu.unlock()
 }
 
 // takeOne takes one idle buffer of class c from the depot: a loose one, else one of a full
 // magazine. ok is false when the depot is empty.
-func (p *BufferPool) takeOne(c int) (e entry, ok bool) {
+func (p *BufferPool) takeOne(c, home int) (e entry, ok bool) {
 	sc := &p.classes[c]
 	ds := p.depots(c)
-	home := p.home()
 	for i := range ds {
 		d := &ds[(home+i)&p.shardMask]
-		d.mu.Lock()
+		d.mu.lock()
 		switch {
 		case len(d.loose) > 0:
 			e, ok = d.loose[len(d.loose)-1], true
@@ -147,7 +162,7 @@ func (p *BufferPool) takeOne(c int) (e entry, ok bool) {
 				d.empty = append(d.empty, m)
 			}
 		}
-		d.mu.Unlock()
+		d.mu.unlock()
 		if ok {
 			p.depotIdle.Add(-int64(sc.size))
 			return e, true
@@ -158,17 +173,17 @@ func (p *BufferPool) takeOne(c int) (e entry, ok bool) {
 
 // giveOne keeps one idle buffer of class c loose in the depot, or releases its memory where
 // the depot may not keep it.
-func (p *BufferPool) giveOne(c int, e entry) {
+func (p *BufferPool) giveOne(c int, e entry, home int) {
 	sc := &p.classes[c]
 	if sc.keep && p.admit(int64(sc.size)) {
-		d := &p.depots(c)[p.home()]
-		d.mu.Lock()
+		d := &p.depots(c)[home]
+		d.mu.lock()
 		if !p.closed.Load() && len(d.loose) < p.cfg.MaxBuffersPerShard {
 			d.loose = append(d.loose, e)
-			d.mu.Unlock()
+			d.mu.unlock()
 			return
 		}
-		d.mu.Unlock()
+		d.mu.unlock()
 		p.depotIdle.Add(-int64(sc.size))
 	}
 	p.release(e, lookup(e.addr))
@@ -184,7 +199,7 @@ func (p *BufferPool) drainDepots(out []entry) []entry {
 		}
 		for i := range *d {
 			d := &(*d)[i]
-			d.mu.Lock()
+			d.mu.lock()
 			n := len(d.loose)
 			out = append(out, d.loose...)
 			d.loose = d.loose[:0]
@@ -195,7 +210,7 @@ func (p *BufferPool) drainDepots(out []entry) []entry {
 			}
 			clear(d.full)
 			d.full = d.full[:0]
-			d.mu.Unlock()
+			d.mu.unlock()
 			p.depotIdle.Add(-int64(n * sc.size))
 		}
 	}

@@ -162,19 +162,34 @@ func (p *BufferPool) setCaches(on bool) {
 	}
 }
 
-// pinned is the P cache of class c for the current P, pinned: the caller calls unpin.
-// pc is nil when the P has no cache in use.
-func (p *BufferPool) pinCache(c int) (pc *pcache, l *local) {
-	for {
-		pid := procPin()
-		if l = p.cache(pid); l != nil && l != unusedLocal {
+// pinCache pins the goroutine and returns the current P's cache of class c, the P's cache,
+// and the P's home shard; the caller calls unpin(l). pc is nil when the P has no cache in
+// use (the caches are off).
+func (p *BufferPool) pinCache(c int) (pc *pcache, l *local, home int) {
+	pid := procPin()
+	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
+		if l := ls[pid]; l != unusedLocal {
 			raceAcquire(unsafe.Pointer(l))
-			return &l.c[c&(classSlots-1)], l
+			return &l.c[c&(classSlots-1)], l, pid & p.shardMask
 		}
+	}
+	return p.pinCacheSlow(c, pid)
+}
+
+// pinCacheSlow is pinCache for a P that has no cache of its own yet: it makes one.
+func (p *BufferPool) pinCacheSlow(c, pid int) (pc *pcache, l *local, home int) {
+	for {
 		procUnpin()
 		if !p.growLocals(pid) {
-			procPin()
-			return nil, nil
+			pid = procPin()
+			return nil, nil, pid & p.shardMask
+		}
+		pid = procPin()
+		if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
+			if l := ls[pid]; l != unusedLocal {
+				raceAcquire(unsafe.Pointer(l))
+				return &l.c[c&(classSlots-1)], l, pid & p.shardMask
+			}
 		}
 	}
 }
@@ -215,7 +230,7 @@ func (p *BufferPool) countPut(pc *pcache, c int) {
 
 // countPutUnpinned counts a Put of class c from a path that is not pinned.
 func (p *BufferPool) countPutUnpinned(c int) {
-	pc, l := p.pinCache(c)
+	pc, l, _ := p.pinCache(c)
 	p.countPut(pc, c)
 	unpin(l)
 }

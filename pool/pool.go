@@ -213,9 +213,14 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		raceAcquire(unsafe.Pointer(l))
 		pc := &l.c[c]
 		// One unsigned compare both finds an empty magazine (n == -1) and proves the index
-		// in range.
+		// in range. An empty one is swapped for a full one where that needs no waiting.
 		m := pc.loaded
-		if n, items := m.n-1, m.items; uint(n) < uint(len(items)) {
+		n, items := m.n-1, m.items
+		if uint(n) >= uint(len(items)) {
+			m = p.swapInFull(pc, c, pid&p.shardMask)
+			n, items = m.n-1, m.items
+		}
+		if uint(n) < uint(len(items)) {
 			e := items[n]
 			m.n = n
 			bump(&pc.hits, 1)
@@ -282,7 +287,12 @@ func (p *BufferPool) Put(buf []byte) error {
 				raceAcquire(unsafe.Pointer(l))
 				pc := &l.c[r.class&(classSlots-1)]
 				m := pc.loaded
-				if n, items := m.n, m.items; *st == stateOut && uint(n) < uint(len(items)) {
+				n, items := m.n, m.items
+				if uint(n) >= uint(len(items)) && *st == stateOut {
+					m = p.swapInEmpty(pc, r.class, pid&p.shardMask)
+					n, items = m.n, m.items
+				}
+				if *st == stateOut && uint(n) < uint(len(items)) {
 					*st = stateIdle
 					items[n] = entry{addr, uintptr(unsafe.Pointer(st))}
 					m.n = n + 1

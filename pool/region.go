@@ -41,6 +41,7 @@ type region struct {
 	kind    regionKind
 	shift   uint8 // log2 of the distance between slots
 	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see slabLayout)
+	home    int   // the shard whose Ps carve this slab first
 	pinned  bool
 	canary  bool   // slots are 2*size apart with a canary in the second half (Secure)
 	frozen  bool   // Freeze made the buffer read-only (single-buffer Secure regions)
@@ -143,15 +144,16 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error
 	return mem, pinned, nil
 }
 
-// newSlab maps and registers a slab for class c. The caller holds the class's slabMu.
-func (p *BufferPool) newSlab(c int) (*region, error) {
+// newSlab maps and registers a slab for class c, to be carved first by the Ps of shard home.
+// The caller holds the class's slabMu.
+func (p *BufferPool) newSlab(c, home int) (*region, error) {
 	size := classSize(c)
 	stride, shift := size, uint8(minClassShift+c)
 	canary := p.classes[c].layout == layoutCanary
 	if canary {
 		stride, shift = 2*size, shift+1
 	}
-	hdr, n, stateShift := slabLayout(stride, canary)
+	hdr, n, colour := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
 	mem, pinned, err := p.mapRegion(slabSize, false, false)
 	if err != nil {
 		return nil, err
@@ -171,9 +173,9 @@ func (p *BufferPool) newSlab(c int) (*region, error) {
 	}
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
-		states: start, class: c, kind: kindSlab, shift: shift, stShift: shift - stateShift,
-		pinned: pinned, mem: mem, size: size, pool: p,
-		freeStack: (start + uintptr(n)<<stateShift + 1) &^ 1, nslots: n, partialIdx: -1,
+		states: start + uintptr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift,
+		pinned: pinned, mem: mem, size: size, pool: p, home: home,
+		freeStack: (start + uintptr(colour+n) + 1) &^ 1, nslots: n, partialIdx: -1,
 		canary: canary,
 	}
 	if p.cachesPuts() {

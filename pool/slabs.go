@@ -1,41 +1,43 @@
 package pool
 
-import (
-	"math/bits"
-
-	"github.com/zeropool-go/zeropool/offheap"
-)
+import "github.com/zeropool-go/zeropool/offheap"
 
 // slabLayout returns the layout of a slab whose slots are stride bytes apart: the header
-// bytes (the state bytes, then the free stack of uint16 indexes, rounded up to whole pages so
-// that slots stay page-aligned), the slot count, and stateShift, log2 of the distance between
-// two slots' state bytes. That distance is a cache line where the slots are big enough (at
-// most 1/64 of a slot), so that Ps working on neighbouring slots do not write the same line.
-// With guards, the slots are fenced by a guard page on each side.
-func slabLayout(stride int, guards bool) (hdr, nslots int, stateShift uint8) {
+// bytes (colour bytes, the state bytes, then the free stack of uint16 indexes, rounded up to
+// whole pages so that slots stay page-aligned) and the slot count. The state bytes are dense,
+// one per slot, so that a burst of buffers reads and writes few cache lines; Ps do not share
+// them because each P carves its buffers from slabs of its own (see carve). colour shifts
+// the state bytes within the header by up to the room its last page has left, so that the
+// first state byte of every slab does not fall into the same L1 set (slabs are 2 MiB
+// aligned). With guards, the slots are fenced by a guard page on each side.
+func slabLayout(stride int, guards bool, colour int) (hdr, nslots, colourUsed int) {
 	pg := offheap.PageSize()
-	stateShift = uint8(min(6, max(0, bits.Len(uint(stride))-1-6)))
 	fence := 0
 	if guards {
 		fence = 2 * pg
 	}
 	n := slabSize / stride
 	for {
-		hdr = (n<<stateShift + 1 + 2*n + pg - 1) &^ (pg - 1)
-		m := (slabSize - hdr - fence) / stride
-		if m >= n {
-			return hdr, n, stateShift
+		used := n + 1 + 2*n
+		hdr = (used + pg - 1) &^ (pg - 1)
+		if m := (slabSize - hdr - fence) / stride; m < n {
+			n = m
+			continue
 		}
-		n = m
+		room := hdr - used
+		return hdr, n, min(colour%(2*pg), room) &^ (cacheLine - 1)
 	}
 }
+
+// cacheLine is the unit of the slab header's colours.
+const cacheLine = 64
 
 // carve hands out a buffer of class c that no cache holds: a free slot of a slab, a slot of
 // a slab never used, a slot of a new slab, or a new mapping. fresh reports whether its
 // memory is new (a miss). When the buffer comes from a slab's free list, up to len(more)
 // further free slots of that slab are taken too, marked idle, for the caller to cache: n
 // says how many. The buffer's state is stateOut.
-func (p *BufferPool) carve(c int, more []entry) (e entry, fresh bool, n int, err error) {
+func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n int, err error) {
 	sc := &p.classes[c]
 	defer func() {
 		if err == nil {
@@ -54,7 +56,7 @@ func (p *BufferPool) carve(c int, more []entry) (e entry, fresh bool, n int, err
 	sc.slabMu.Lock()
 	defer sc.slabMu.Unlock()
 	for len(sc.partial) > 0 {
-		r := sc.partial[len(sc.partial)-1]
+		r := sc.partialFor(home)
 		var idx int
 		switch {
 		case r.nfree > 0:
@@ -89,7 +91,7 @@ func (p *BufferPool) carve(c int, more []entry) (e entry, fresh bool, n int, err
 		*r.stateAt(idx) = stateOut
 		return r.entry(idx), fresh, n, nil
 	}
-	r, err := p.newSlab(c)
+	r, err := p.newSlab(c, home)
 	if err != nil {
 		return entry{}, false, 0, err
 	}
@@ -119,6 +121,18 @@ func (p *BufferPool) keepEmpty() bool {
 		return false
 	}
 	return true
+}
+
+// partialFor picks the slab to carve from: one of the P's home shard among the last few on
+// the list, else the last. The caller holds slabMu; the list is not empty.
+func (sc *sizeClass) partialFor(home int) *region {
+	last := len(sc.partial) - 1
+	for i := last; i >= max(0, last-3); i-- {
+		if r := sc.partial[i]; r.home == home {
+			return r
+		}
+	}
+	return sc.partial[last]
 }
 
 // addPartial puts a slab with a free or new slot on the class's list, once. The caller holds

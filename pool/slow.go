@@ -46,21 +46,12 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
 	sc := &p.classes[c]
 	for {
-		pc, l := p.pinCache(c)
+		pc, l, home := p.pinCache(c)
 		if pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag {
 			// No magazines here (or another Get or Put on this P is exchanging one): one
 			// buffer from the depot or the slabs.
 			unpin(l)
-			if e, ok := p.takeOne(c); ok {
-				p.countGetUnpinned(c, true)
-				return e, false, nil
-			}
-			var spare [1]entry
-			e, fresh, _, err = p.carve(c, spare[:0])
-			if err == nil {
-				p.countGetUnpinned(c, !fresh)
-			}
-			return e, fresh, err
+			return p.getOne(c, home)
 		}
 		if e, ok := pc.pop(); ok { // refilled since the fast path looked
 			p.countGet(pc, c, true)
@@ -73,47 +64,73 @@ func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
 			continue
 		}
 		// Both magazines are empty: exchange the previous one for a full one from the
-		// depot, or fill it from the slabs. The P keeps its loaded (empty) magazine
-		// meanwhile; outMag marks the slot taken.
+		// depot, pinned where that can be done without waiting (swapInFull), else unpinned,
+		// filling it from the slabs if the depot has nothing. The P keeps its loaded (empty)
+		// magazine meanwhile; outMag marks the slot taken.
+		if m := p.swapInFull(pc, c, home); m.n > 0 {
+			m.n--
+			e = m.items[m.n]
+			bump(&pc.hits, 1)
+			unpin(l)
+			return e, false, nil
+		}
 		m := pc.prev
 		pc.prev = outMag
 		unpin(l)
-		full := p.takeFull(c, m)
-		if full == nil {
-			// Fill m from the slabs: one buffer for this Get, and as many more free slots of
-			// the same slab as m holds, for the next Gets.
-			e, fresh, m.n, err = p.carve(c, m.items[:cap(m.items)-1])
-			p.putBack(c, m)
-			if err == nil {
-				p.countGetUnpinned(c, !fresh)
-			}
-			return e, fresh, err
+		if full := p.takeFull(c, m, home); full != nil {
+			return p.putBack(c, full, true, true), false, nil
 		}
-		full.n--
-		e = full.items[full.n]
-		p.putBack(c, full)
-		p.countGetUnpinned(c, true)
-		return e, false, nil
+		// Fill m from the slabs: one buffer for this Get, and as many more free slots of
+		// the same slab as m holds, for the next Gets.
+		e, fresh, m.n, err = p.carve(c, home, m.items[:len(m.items)-1])
+		if err != nil {
+			p.putBack(c, m, false, false)
+			return entry{}, false, err
+		}
+		m.items[m.n] = e
+		m.n++
+		return p.putBack(c, m, true, !fresh), fresh, nil
 	}
 }
 
+// getOne takes one buffer of class c for a P without magazines of the class: from the
+// depot, else from the slabs. It counts the Get.
+func (p *BufferPool) getOne(c, home int) (entry, bool, error) {
+	if e, ok := p.takeOne(c, home); ok {
+		p.countGetUnpinned(c, true)
+		return e, false, nil
+	}
+	e, fresh, _, err := p.carve(c, home, nil)
+	if err == nil {
+		p.countGetUnpinned(c, !fresh)
+	}
+	return e, fresh, err
+}
+
 // putBack returns a magazine that a slow path took out to the slot outMag marks in the
-// current P's cache: as the loaded magazine, the loaded one becoming the previous. Where no
-// slot is marked (the goroutine moved to another P, or Trim emptied the caches meanwhile) the
-// magazine goes to the depot instead.
-func (p *BufferPool) putBack(c int, m *magazine) {
-	pc, l := p.pinCache(c)
+// current P's cache: as the loaded magazine, the loaded one becoming the previous. With get
+// set it first pops the Get's buffer from the magazine and counts the Get (a hit when hit is
+// set), in the same pinned section. Where no slot is marked (the goroutine moved to another P, or Trim emptied the caches
+// meanwhile) the magazine goes to the depot instead.
+func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
+	pc, l, home := p.pinCache(c)
+	if get {
+		m.n--
+		e = m.items[m.n]
+		p.countGet(pc, c, hit)
+	}
 	if pc != nil && pc.prev == outMag {
 		pc.prev, pc.loaded = pc.loaded, m
 		unpin(l)
-		return
+		return e
 	}
 	unpin(l)
 	if m.n == 0 {
-		p.giveEmpty(c, m)
-		return
+		p.giveEmpty(c, m, home)
+		return e
 	}
-	p.giveEmpty(c, p.giveFull(c, m))
+	p.giveEmpty(c, p.giveFull(c, m, home), home)
+	return e
 }
 
 // makeMagazines gives the current P a pair of magazines for class c, out of the P caches'
@@ -129,7 +146,7 @@ func (p *BufferPool) makeMagazines(c int) {
 	} else {
 		p.localReserved.Add(-cost)
 	}
-	pc, l := p.pinCache(c)
+	pc, l, _ := p.pinCache(c)
 	switch {
 	case pc == nil || pc.state != pcNew: // the caches went off, or another goroutine was first
 		unpin(l)
@@ -147,7 +164,7 @@ func (p *BufferPool) makeMagazines(c int) {
 
 // countGetUnpinned counts a Get of class c from a path that is not pinned.
 func (p *BufferPool) countGetUnpinned(c int, hit bool) {
-	pc, l := p.pinCache(c)
+	pc, l, _ := p.pinCache(c)
 	p.countGet(pc, c, hit)
 	unpin(l)
 }
@@ -236,11 +253,11 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 func (p *BufferPool) putClass(c int, e entry) {
 	sc := &p.classes[c]
 	for {
-		pc, l := p.pinCache(c)
+		pc, l, home := p.pinCache(c)
 		if pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag {
 			p.countPut(pc, c)
 			unpin(l)
-			p.giveOne(c, e)
+			p.giveOne(c, e, home)
 			return
 		}
 		if pc.push(e) {
@@ -254,15 +271,23 @@ func (p *BufferPool) putClass(c int, e entry) {
 			continue
 		}
 		// Both magazines are full: the previous one goes to the depot, and an empty one
-		// comes back for this buffer.
+		// comes back for this buffer, pinned where that can be done without waiting
+		// (swapInEmpty), else unpinned.
+		if m := p.swapInEmpty(pc, c, home); m.n < len(m.items) {
+			m.items[m.n] = e
+			m.n++
+			bump(&pc.puts, 1)
+			unpin(l)
+			return
+		}
 		m := pc.prev
 		pc.prev = outMag
 		p.countPut(pc, c)
 		unpin(l)
-		m = p.giveFull(c, m)
+		m = p.giveFull(c, m, home)
 		m.items[m.n] = e
 		m.n++
-		p.putBack(c, m)
+		p.putBack(c, m, false, false)
 		return
 	}
 }
@@ -274,4 +299,77 @@ func (p *BufferPool) inUseBytes() int64 {
 		n += p.inUse(c) * int64(p.classes[c].size)
 	}
 	return n + p.oversizeOut.Load()
+}
+
+// swapInFull makes the P's loaded magazine of class c one with a buffer in it, if that can
+// be done inside the caller's pinned section: by swapping in the previous magazine, or by
+// exchanging the previous (empty) one for a full one of the depot's home shard when its lock
+// is free and its lists have room (so nothing waits or allocates). It returns the loaded
+// magazine, empty if neither worked.
+func (p *BufferPool) swapInFull(pc *pcache, c, home int) *magazine {
+	if pc.prev.n > 0 {
+		pc.loaded, pc.prev = pc.prev, pc.loaded
+		return pc.loaded
+	}
+	if pc.state != pcReady || pc.prev == outMag {
+		return pc.loaded
+	}
+	sc := &p.classes[c&(classSlots-1)]
+	ds := sc.depots.Load()
+	if ds == nil {
+		return pc.loaded
+	}
+	d := &(*ds)[home]
+	if !d.mu.tryLock() {
+		return pc.loaded
+	}
+	k := len(d.full)
+	if k == 0 || len(d.empty) == cap(d.empty) {
+		d.mu.unlock()
+		return pc.loaded
+	}
+	full := d.full[k-1]
+	d.full[k-1] = nil
+	d.full = d.full[:k-1]
+	d.empty = append(d.empty, pc.prev) // within its capacity
+	d.mu.unlock()
+	p.depotIdle.Add(-int64(full.n * sc.size))
+	pc.prev, pc.loaded = pc.loaded, full
+	return full
+}
+
+// swapInEmpty makes the P's loaded magazine of class c one with room, if that can be done
+// inside the caller's pinned section: by swapping in the previous magazine, or by exchanging
+// the previous (full) one for an empty one of the depot's home shard when its lock is free,
+// its lists have room and the idle bound admits the full one. It returns the loaded
+// magazine, full if neither worked.
+func (p *BufferPool) swapInEmpty(pc *pcache, c, home int) *magazine {
+	if q := pc.prev; q.n == 0 && len(q.items) != 0 {
+		pc.loaded, pc.prev = q, pc.loaded
+		return q
+	}
+	sc := &p.classes[c&(classSlots-1)]
+	if pc.state != pcReady || pc.prev == outMag || !sc.keep {
+		return pc.loaded
+	}
+	ds := sc.depots.Load()
+	if ds == nil {
+		return pc.loaded
+	}
+	d := &(*ds)[home]
+	if !d.mu.tryLock() {
+		return pc.loaded
+	}
+	k := len(d.empty)
+	if k == 0 || len(d.full) == cap(d.full) || !p.admit(int64(pc.prev.n*sc.size)) {
+		d.mu.unlock()
+		return pc.loaded
+	}
+	empty := d.empty[k-1]
+	d.empty[k-1] = nil
+	d.empty = d.empty[:k-1]
+	d.full = append(d.full, pc.prev) // within its capacity
+	d.mu.unlock()
+	pc.prev, pc.loaded = pc.loaded, empty
+	return empty
 }
