@@ -221,7 +221,7 @@ func uringDemo(path string, size, depth, rounds int, direct bool, stdout, stderr
 		return err
 	}
 	fmt.Fprintln(stdout, "\npool + READ_FIXED: pool.Get, READ_FIXED through the iouring.Table's slot, read, pool.Put")
-	fmt.Fprintln(stdout, "heap + READ:       make([]byte), IORING_OP_READ (the kernel pins and unpins the pages per read), read, drop")
+	fmt.Fprintln(stdout, "heap + READ:       make([]byte), IORING_OP_READ, read, drop (with O_DIRECT the kernel pins and unpins the buffer's pages per read)")
 	fmt.Fprintln(stdout, "checksum:          of one word per 4 KiB read: the same for both when they read the same bytes")
 	fmt.Fprintln(stdout, "GCs, Go heap:      mean per round")
 	fmt.Fprintf(stdout, "\nVmPin / VmLck: before %s; pool ready (%d × %s preallocated) %s; after the runs %s; after Close %s\n",
