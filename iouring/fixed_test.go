@@ -157,10 +157,12 @@ func TestNoStaleDataAfterRemap(t *testing.T) {
 	}
 }
 
-// Preallocated buffers live in registered regions from the start.
+// Preallocated buffers live in registered regions from the start. (On one P, so that the
+// Gets find the buffers Preallocate put into that P's cache.)
 func TestPreallocate(t *testing.T) {
 	for _, tc := range sizes {
 		t.Run(tc.name, func(t *testing.T) {
+			oneP(t)
 			r := newRing(t)
 			tb := newTable(t, r, 64)
 			p := hooked(t, tb, pool.Config{Populate: true})

@@ -302,9 +302,8 @@ func readAll(ring *uring.Ring, fd int, fileSize int64, size, depth int, rd reade
 		}
 		if len(batch) > 0 {
 			if err := ring.Submit(batch...); err != nil {
-				for _, s := range batch {
-					failure = errors.Join(failure, rd.done(s.Buf))
-				}
+				// The batch's buffers are not given back: the kernel may have taken some of its
+				// entries, and a buffer must not go back before its completion.
 				return run, errors.Join(err, failure, drain(ring, inflight, rd))
 			}
 			for _, s := range batch {
