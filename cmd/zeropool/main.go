@@ -5,6 +5,8 @@
 //	                                       get → touch every page → put, pool against make([]byte)
 //	zeropool bench [-time 1s] [-run regexp]
 //	                                       the headline workloads, the pool against its references
+//	zeropool uring [-size 1MiB] [-depth 8] FILE
+//	                                       read FILE with O_DIRECT through io_uring: registered pooled buffers against heap buffers
 //	zeropool help [command]                this text, or a command's flags
 package main
 
@@ -39,6 +41,7 @@ var commands = []command{
 	{"info", "", "print this machine's facts (CPUs, limits, pinning, backends) and the pool's defaults", runInfo},
 	{"demo", "[-size 512MiB] [-rounds 20]", "the headline workload: get → touch every page → put, pool against make([]byte)", runDemo},
 	{"bench", "[-time 1s] [-run regexp]", "the headline workloads measured on this machine, with a final table", runBench},
+	{"uring", "[-size 1MiB] [-depth 8] [-rounds 3] FILE", "read FILE with O_DIRECT through io_uring: READ_FIXED into registered pooled buffers against heap buffers", runURing},
 }
 
 func main() {
