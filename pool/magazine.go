@@ -38,8 +38,8 @@ var noMag, outMag = &magazine{}, &magazine{}
 // pcache is one P's cache of one class.
 type pcache struct {
 	loaded, prev       *magazine
-	hits, misses, puts uint64 // only this P writes them (see bump)
-	state              uint8  // pcNew, pcReady or pcOff
+	hits, misses, puts uint64   // only this P writes them (see bump)
+	state              uint8    // pcNew, pcReady or pcOff
 	_                  [23]byte // 64 bytes: a cache line each, and an index is a shift
 }
 
