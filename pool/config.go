@@ -12,25 +12,34 @@ import (
 // Config sets a pool's sizes and bounds. A zero field means the default, which DefaultConfig
 // gives for this machine; New() is NewWithConfig(Config{}).
 type Config struct {
-	// MinBufferSize: buffers whose size class is smaller than this are not kept on Put; their
-	// memory goes back to its slab. The default, 0, keeps every size. (Rust: min_buffer_size.)
+	// MinBufferSize: the shared depot keeps no buffer whose size class is smaller than this;
+	// the per-P caches keep every size, as the Rust crate's thread-local caches do, and what
+	// they cannot hold goes back to its slab. The default, 0, keeps every size. (Rust:
+	// min_buffer_size.)
 	MinBufferSize int
 	// MaxBufferSize is the largest pooled size class, rounded up to a power of two. Larger
 	// requests get a mapping of their own that Put unmaps. Default 1 GiB.
 	MaxBufferSize int
-	// LocalCacheSize is the number of buffers each P keeps per size class, lock-free. Classes
-	// too big for a P's byte share of MaxIdleBytes are not cached per P. (Rust:
-	// tls_cache_size.)
+	// LocalCacheSize is the capacity of a P's magazines: each P keeps, per size class, a
+	// loaded and a previous magazine of up to LocalCacheSize buffers, lock-free, and trades
+	// whole magazines with the shared depot. Classes too big for the P caches' share of
+	// MaxIdleBytes get smaller magazines, or none. (Rust: tls_cache_size.)
 	LocalCacheSize int
-	// NumShards is the number of shared stacks per size class, rounded up to a power of two.
+	// NumShards is the number of shards of each size class's depot, rounded up to a power of
+	// two; a P uses shard P mod NumShards first and takes from the others when it is empty.
 	// (Rust: num_shards.)
 	NumShards int
-	// MaxBuffersPerShard bounds each shared stack. (Rust: max_buffers_per_shard.)
+	// MaxBuffersPerShard bounds the buffers a depot shard holds one by one, for the classes
+	// too big for the P caches' magazines; whole magazines are bounded by MaxIdleBytes only,
+	// so that a burst of any size finds its buffers again. (Rust: max_buffers_per_shard.)
 	MaxBuffersPerShard int
-	// MaxIdleBytes bounds the bytes held idle: per-P caches, shards, and slabs kept mapped
-	// with nothing in use; a Put beyond it gives the buffer's memory back to the system.
-	// (Free slots of slabs that still have buffers out are not counted: Trim gives their
-	// pages back.) Default 1 GiB, which keeps a 512 MiB buffer for reuse.
+	// MaxIdleBytes bounds the bytes held idle: the per-P caches' magazines (which may take a
+	// fifth of it, counted at their full capacity from a P's first use of a class), the
+	// depots, and slabs kept mapped with nothing in use; a Put beyond it gives the buffer's
+	// memory back to the system. (Free slots of slabs that still have buffers out are not
+	// counted: Trim gives their pages back.) The default, 1.25 times MaxBufferSize and at
+	// least DefaultMaxIdleBytes, keeps a buffer of every pooled class for reuse, a 1 GiB one
+	// with the default MaxBufferSize.
 	MaxIdleBytes int64
 	// Pinned locks every slab and mapping into RAM (mlock2 with MLOCK_ONFAULT), best effort:
 	// where the kernel refuses, the pool works unpinned and counts Stats.PinFailures.
@@ -90,7 +99,7 @@ type Config struct {
 // Defaults that do not depend on the machine.
 const (
 	DefaultMaxBufferSize = 1 << 30
-	DefaultMaxIdleBytes  = 1 << 30
+	DefaultMaxIdleBytes  = DefaultMaxBufferSize + DefaultMaxBufferSize/4
 )
 
 // Bounds that NewWithConfig enforces.
@@ -187,7 +196,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxBuffersPerShard = d.MaxBuffersPerShard
 	}
 	if c.MaxIdleBytes == 0 {
-		c.MaxIdleBytes = d.MaxIdleBytes
+		c.MaxIdleBytes = max(d.MaxIdleBytes, int64(c.MaxBufferSize)+int64(c.MaxBufferSize)/4)
 	}
 	if c.Secure {
 		c.Pinned = true
