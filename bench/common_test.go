@@ -30,6 +30,26 @@ const (
 	mib = wl.MiB
 )
 
+// benchImpl is one impl's loop of a workload that takes a size.
+type benchImpl struct {
+	name string
+	run  func(b *testing.B, size int)
+}
+
+// runBySize runs every impl at every size as sub-benchmark size=S/impl=NAME, each from a
+// settled heap.
+func runBySize(b *testing.B, sizes []int, impls []benchImpl) {
+	for _, size := range sizes {
+		for _, im := range impls {
+			b.Run("size="+wl.SizeName(size)+"/impl="+im.name, func(b *testing.B) {
+				settle()
+				b.ReportAllocs()
+				im.run(b, size)
+			})
+		}
+	}
+}
+
 // onNewPool runs a workload's zeropool loop on a new pool with the default Config.
 func onNewPool(run func(*testing.B, *pool.BufferPool, int)) func(*testing.B, int) {
 	return func(b *testing.B, size int) {

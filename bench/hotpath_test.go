@@ -14,11 +14,6 @@ import (
 // Every impl's loop is written out as a user of that library would write it, so no impl pays
 // for an interface call the others do not.
 
-type benchImpl struct {
-	name string
-	run  func(b *testing.B, size int)
-}
-
 var hotPathImpls = []benchImpl{
 	{implMake, wl.HotPathMake},
 	{implSyncPool, wl.HotPathSyncPool},
@@ -28,17 +23,7 @@ var hotPathImpls = []benchImpl{
 	{implZeropool, onNewPool(wl.HotPath)},
 }
 
-func BenchmarkHotPath(b *testing.B) {
-	for _, size := range wl.HotPathSizes {
-		for _, im := range hotPathImpls {
-			b.Run("size="+wl.SizeName(size)+"/impl="+im.name, func(b *testing.B) {
-				settle()
-				b.ReportAllocs()
-				im.run(b, size)
-			})
-		}
-	}
-}
+func BenchmarkHotPath(b *testing.B) { runBySize(b, wl.HotPathSizes, hotPathImpls) }
 
 func hotLibp2p(b *testing.B, size int) {
 	p2p.Put(p2p.Get(size))
@@ -87,17 +72,7 @@ var parallelImpls = []benchImpl{
 	{implZeropool, onNewPool(wl.HotPathParallel)},
 }
 
-func BenchmarkHotPathParallel(b *testing.B) {
-	for _, size := range wl.ParallelSizes {
-		for _, im := range parallelImpls {
-			b.Run("size="+wl.SizeName(size)+"/impl="+im.name, func(b *testing.B) {
-				settle()
-				b.ReportAllocs()
-				im.run(b, size)
-			})
-		}
-	}
-}
+func BenchmarkHotPathParallel(b *testing.B) { runBySize(b, wl.ParallelSizes, parallelImpls) }
 
 func parLibp2p(b *testing.B, size int) {
 	b.RunParallel(func(pb *testing.PB) {

@@ -22,15 +22,7 @@ var secretImpls = []benchImpl{
 	{implZeropool, secretZeropool},
 }
 
-func BenchmarkSecret(b *testing.B) {
-	for _, im := range secretImpls {
-		b.Run("size="+wl.SizeName(wl.SecretSize)+"/impl="+im.name, func(b *testing.B) {
-			settle()
-			b.ReportAllocs()
-			im.run(b, wl.SecretSize)
-		})
-	}
-}
+func BenchmarkSecret(b *testing.B) { runBySize(b, []int{wl.SecretSize}, secretImpls) }
 
 func secretMemguardNewBuffer(b *testing.B, size int) {
 	for b.Loop() {
