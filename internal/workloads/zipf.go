@@ -17,6 +17,7 @@ var ZipfWeights = []struct{ Size, Weight int }{
 	{1 * KiB, 50}, {4 * KiB, 25}, {16 * KiB, 15}, {64 * KiB, 7}, {256 * KiB, 3},
 }
 
+// The shape of the zipf workload.
 const (
 	ZipfLen    = 4096 // entries in ZipfSequence; a power of two
 	ZipfWindow = 16   // buffers out at once; a power of two
