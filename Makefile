@@ -6,7 +6,7 @@ CFLAGS  ?= -Wall -Wextra -Werror -O2 -fPIC
 PKGS    := ./...
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build lib ctest test test-default test-nocgo test-purego test-purego-nocgo test-race vet fmt demo info bench fuzz clean
+.PHONY: all build lib ctest test test-default test-nocgo test-purego test-purego-nocgo test-race test-private vet fmt demo info bench fuzz clean
 
 all: build
 
@@ -15,20 +15,17 @@ build: lib
 
 # The shared library that the purego backend loads (ZEROPOOL_LIB overrides its path).
 lib: $(LIB)
-$(LIB): csrc/zeropool.c csrc/zeropool.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -shared -o $@ csrc/zeropool.c
+$(LIB): csrc/zeropool.c csrc/zeropool.h build/lib.sh
+	CC='$(CC)' CFLAGS='$(CFLAGS)' build/lib.sh $@
 
 # The C library's own test, under AddressSanitizer and UndefinedBehaviorSanitizer.
 ctest: build/ctest
 	./build/ctest
-build/ctest: csrc/zeropool.c csrc/zeropool.h csrc/zeropool_test.c
-	@mkdir -p $(dir $@)
-	$(CC) -Wall -Wextra -Werror -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-		-o $@ csrc/zeropool_test.c csrc/zeropool.c
+build/ctest: csrc/zeropool.c csrc/zeropool.h csrc/zeropool_test.c build/ctest.sh
+	CC='$(CC)' build/ctest.sh $@
 
 # Every test in every build mode. This is what CI runs.
-test: fmt vet ctest test-default test-nocgo test-purego test-purego-nocgo test-race
+test: fmt vet ctest test-default test-nocgo test-purego test-purego-nocgo test-race test-private
 
 test-default:
 	$(GO) test $(TESTFLAGS) $(PKGS)
@@ -40,6 +37,9 @@ test-purego-nocgo: lib
 	ZEROPOOL_LIB=$(CURDIR)/$(LIB) CGO_ENABLED=0 $(GO) test $(TESTFLAGS) -tags zeropool_purego $(PKGS)
 test-race:
 	$(GO) test $(TESTFLAGS) -race $(PKGS)
+# The suite again from a copy of the checkout that other users cannot enter (mode 0700).
+test-private:
+	MAKE='$(MAKE)' build/ci/private-checkout.sh
 
 vet:
 	$(GO) vet $(PKGS)

@@ -1,14 +1,19 @@
 package bench
 
 import (
-	"fmt"
-	"math/bits"
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"sync"
 	"testing"
+
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
+	"github.com/zeropool-go/zeropool/pool"
 )
+
+// The workloads, their sizes and the loops of zeropool, make and sync.Pool are defined once,
+// in internal/workloads of the main module, which `zeropool bench` runs too; this package
+// adds the peers' adapters, written out as a user of each library would write them, in the
+// same shape.
 
 // Implementation names, the value of the impl= key of every sub-benchmark.
 const (
@@ -21,51 +26,38 @@ const (
 )
 
 const (
-	kib = 1 << 10
-	mib = 1 << 20
+	kib = wl.KiB
+	mib = wl.MiB
 )
 
-// sizeName renders a size the way sub-benchmark names spell it: 32B, 4KiB, 1MiB.
-func sizeName(n int) string {
-	switch {
-	case n >= mib && n%mib == 0:
-		return fmt.Sprintf("%dMiB", n/mib)
-	case n >= kib && n%kib == 0:
-		return fmt.Sprintf("%dKiB", n/kib)
+// benchImpl is one impl's loop of a workload that takes a size.
+type benchImpl struct {
+	name string
+	run  func(b *testing.B, size int)
+}
+
+// runBySize runs every impl at every size as sub-benchmark size=S/impl=NAME, each from a
+// settled heap.
+func runBySize(b *testing.B, sizes []int, impls []benchImpl) {
+	for _, size := range sizes {
+		for _, im := range impls {
+			b.Run("size="+wl.SizeName(size)+"/impl="+im.name, func(b *testing.B) {
+				settle()
+				b.ReportAllocs()
+				im.run(b, size)
+			})
+		}
 	}
-	return fmt.Sprintf("%dB", n)
 }
 
-// sink keeps make's buffers on the heap: a buffer that escapes nowhere could be optimized
-// away or put on the stack, which is not what a program that hands buffers around gets.
-var sink []byte
-
-// parSink is sink for RunParallel loops: one padded slot per goroutine, so that the stores
-// neither race nor share a cache line.
-var parSink [64]struct {
-	b []byte
-	_ [40]byte
-}
-
-// classPools is the idiomatic multi-size sync.Pool: one pool per power-of-two size class,
-// holding *[]byte so that Put does not allocate (staticcheck SA6002).
-type classPools struct {
-	pools [48]sync.Pool
-}
-
-func classOf(n int) int { return bits.Len(uint(n - 1)) }
-
-func (c *classPools) get(n int) *[]byte {
-	cl := classOf(n)
-	if p, _ := c.pools[cl].Get().(*[]byte); p != nil {
-		*p = (*p)[:n]
-		return p
+// onNewPool runs a workload's zeropool loop on a new pool with the default Config.
+func onNewPool(run func(*testing.B, *pool.BufferPool, int)) func(*testing.B, int) {
+	return func(b *testing.B, size int) {
+		p := pool.New()
+		defer p.Close()
+		run(b, p, size)
 	}
-	b := make([]byte, n, 1<<cl)
-	return &b
 }
-
-func (c *classPools) put(p *[]byte) { c.pools[classOf(cap(*p))].Put(p) }
 
 // growTo is bytebufferpool's growth idiom: reuse B when it is big enough, grow it otherwise
 // (B = B[:n] when cap(B) >= n).

@@ -2,13 +2,12 @@ package bench
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
-	"unsafe"
 
 	"github.com/bytedance/gopkg/lang/mcache"
 	p2p "github.com/libp2p/go-buffer-pool"
 
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -18,9 +17,9 @@ import (
 // result.
 //
 // zeropool counts reuse itself (Stats().Hits). The sync.Pool-based peers are judged by
-// identity: a buffer counts as reused when its first byte's address is one of the K buffers
-// put before the collections. Those K buffers stay referenced by the benchmark, so that no
-// fresh allocation can land at the same address and pass for a reused one.
+// identity (wl.ByIdentity): a buffer counts as reused when its first byte's address is one of
+// the K buffers put before the collections. Those K buffers stay referenced by the benchmark,
+// so that no fresh allocation can land at the same address and pass for a reused one.
 //
 // K = 16 fits in the default zeropool's idle bounds on one P (4 in the P's cache, 16 per
 // shard), so that the count is about the collector, not the pool's size limits. Every impl
@@ -52,97 +51,31 @@ var survivalImpls = []survivalImpl{
 
 func BenchmarkGCSurvival(b *testing.B) {
 	for _, im := range survivalImpls {
-		name := fmt.Sprintf("size=%s/n=%d/impl=%s", sizeName(survivalSize), survivalK, im.name)
+		name := fmt.Sprintf("size=%s/n=%d/impl=%s", wl.SizeName(survivalSize), survivalK, im.name)
 		b.Run(name, func(b *testing.B) {
 			settle()
 			b.ReportAllocs()
-			cycle := im.cycle(b, survivalSize, survivalK)
-			cycle() // warm-up, not counted
-			reused := 0
-			for b.Loop() {
-				reused += cycle()
-			}
-			b.ReportMetric(100*float64(reused)/float64(b.N*survivalK), "survived-%")
+			wl.GCSurvival(b, survivalK, im.cycle(b, survivalSize, survivalK))
 		})
 	}
 }
 
-func collectTwice() {
-	runtime.GC()
-	runtime.GC()
-}
-
-func dataAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
-
-// reusedOf counts the buffers of got whose address is in put.
-func reusedOf(put map[uintptr]bool, got [][]byte) int {
-	n := 0
-	for _, g := range got {
-		if put[dataAddr(g)] {
-			n++
-		}
-	}
-	return n
-}
-
-// byIdentity builds the cycle of a heap pool from its get and put.
-func byIdentity(k int, get func() []byte, put func([]byte)) func() int {
-	witness := make([][]byte, k)
-	got := make([][]byte, k)
-	addrs := make(map[uintptr]bool, k)
-	return func() int {
-		clear(addrs)
-		for j := range witness {
-			witness[j] = get()
-			addrs[dataAddr(witness[j])] = true
-		}
-		for _, buf := range witness {
-			put(buf)
-		}
-		collectTwice()
-		for j := range got {
-			got[j] = get()
-		}
-		reused := reusedOf(addrs, got)
-		// The buffers put must outlive the count: freed, their addresses could come back
-		// from a fresh allocation and pass for reused.
-		runtime.KeepAlive(witness)
-		for _, buf := range got {
-			put(buf)
-		}
-		return reused
-	}
-}
-
-// The sync.Pool cycle keeps each *[]byte with its buffer, as the idiomatic user does.
-func survivalSyncPool(_ *testing.B, size, k int) func() int {
-	var cp classPools
-	ptrs := make(map[uintptr]*[]byte, 2*k)
-	return byIdentity(k,
-		func() []byte {
-			p := cp.get(size)
-			ptrs[dataAddr(*p)] = p
-			return *p
-		},
-		func(buf []byte) {
-			p := ptrs[dataAddr(buf)]
-			delete(ptrs, dataAddr(buf))
-			cp.put(p)
-		})
-}
+func survivalSyncPool(_ *testing.B, size, k int) func() int { return wl.SurvivalSyncPool(size, k) }
 
 func survivalLibp2p(_ *testing.B, size, k int) func() int {
-	return byIdentity(k, func() []byte { return p2p.Get(size) }, p2p.Put)
+	return wl.ByIdentity(k, func() []byte { return p2p.Get(size) }, p2p.Put)
 }
 
 func survivalMcache(_ *testing.B, size, k int) func() int {
-	return byIdentity(k, func() []byte { return mcache.Malloc(size) }, mcache.Free)
+	return wl.ByIdentity(k, func() []byte { return mcache.Malloc(size) }, mcache.Free)
 }
 
+// survivalZeropool also reports idle-kept-%: the pool's idle buffers after the collections
+// over those before.
 func survivalZeropool(b *testing.B, size, k int) func() int {
 	p := pool.New()
 	b.Cleanup(func() { p.Close() })
-	held := make([][]byte, k)
+	cycle := wl.SurvivalCycle(b, p, size, k)
 	var idleBefore, idleAfter int64
 	b.Cleanup(func() {
 		if idleBefore > 0 {
@@ -150,23 +83,9 @@ func survivalZeropool(b *testing.B, size, k int) func() int {
 		}
 	})
 	return func() int {
-		for j := range held {
-			held[j] = p.Get(size)
-		}
-		for _, buf := range held {
-			must(b, p.Put(buf))
-		}
-		idleBefore += p.Stats().Idle
-		collectTwice()
-		s := p.Stats()
-		idleAfter += s.Idle
-		for j := range held {
-			held[j] = p.Get(size)
-		}
-		reused := int(p.Stats().Hits - s.Hits)
-		for _, buf := range held {
-			must(b, p.Put(buf))
-		}
-		return reused
+		s := cycle()
+		idleBefore += s.IdleBefore
+		idleAfter += s.IdleAfter
+		return s.Reused
 	}
 }

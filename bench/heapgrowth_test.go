@@ -8,6 +8,7 @@ import (
 	"github.com/bytedance/gopkg/lang/mcache"
 	p2p "github.com/libp2p/go-buffer-pool"
 
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -40,7 +41,7 @@ var heapImpls = []heapImpl{
 
 func BenchmarkHeapGrowth(b *testing.B) {
 	for _, im := range heapImpls {
-		name := fmt.Sprintf("size=%s/total=%s/impl=%s", sizeName(heapSize), sizeName(heapTotal), im.name)
+		name := fmt.Sprintf("size=%s/total=%s/impl=%s", wl.SizeName(heapSize), wl.SizeName(heapTotal), im.name)
 		b.Run(name, func(b *testing.B) {
 			settle()
 			b.Cleanup(settle)
@@ -48,7 +49,7 @@ func BenchmarkHeapGrowth(b *testing.B) {
 			var before, after runtime.MemStats
 			for b.Loop() {
 				// Collect twice so that whatever sync.Pools hold from before is gone.
-				collectTwice()
+				wl.CollectTwice()
 				runtime.ReadMemStats(&before)
 				im.run(b, heapSize, heapTotal/heapSize, func() {
 					runtime.GC()
@@ -78,15 +79,15 @@ func heapMake(b *testing.B, size, count int, measure func()) {
 }
 
 func heapSyncPool(b *testing.B, size, count int, measure func()) {
-	cp := new(classPools)
+	cp := new(wl.ClassPools)
 	held := heldPtrs[:count]
 	for j := range held {
-		held[j] = cp.get(size)
+		held[j] = cp.Get(size)
 		(*held[j])[0] = 1
 	}
 	measure()
 	for _, p := range held {
-		cp.put(p)
+		cp.Put(p)
 	}
 	clear(held)
 }

@@ -1,61 +1,35 @@
 package bench
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/bytedance/gopkg/lang/mcache"
 	p2p "github.com/libp2p/go-buffer-pool"
 	"github.com/valyala/bytebufferpool"
 
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
-// Zipf-mixed sizes: requests of 1, 4, 16, 64 and 256 KiB with weights 50:25:15:7:3, drawn once
-// from a seeded generator so that every impl sees the same sequence. Each op gets a buffer of
-// the next size and puts back the one it got zipfWindow ops earlier, so zipfWindow buffers of
-// mixed sizes are out at any time, as in a server with requests in flight.
-
-var zipfWeights = []struct{ size, weight int }{
-	{1 * kib, 50}, {4 * kib, 25}, {16 * kib, 15}, {64 * kib, 7}, {256 * kib, 3},
-}
+// Zipf-mixed sizes: requests of 1, 4, 16, 64 and 256 KiB with weights 50:25:15:7:3, the same
+// sequence for every impl (wl.ZipfSequence). Each op gets a buffer of the next size and puts
+// back the one it got wl.ZipfWindow ops earlier, so that many buffers of mixed sizes are out
+// at any time, as in a server with requests in flight.
 
 const (
-	zipfLen    = 4096 // entries in the sequence; a power of two
-	zipfWindow = 16   // buffers out at once; a power of two
-	zipfSeed   = 0x5eed
+	zipfLen    = wl.ZipfLen
+	zipfWindow = wl.ZipfWindow
 )
 
-var zipfSizes = makeZipfSizes(zipfLen, zipfSeed)
-
-// makeZipfSizes returns n sizes drawn with zipfWeights from a PCG seeded with seed.
-func makeZipfSizes(n int, seed uint64) []int {
-	total := 0
-	for _, w := range zipfWeights {
-		total += w.weight
-	}
-	r := rand.New(rand.NewPCG(seed, seed))
-	out := make([]int, n)
-	for i := range out {
-		x := r.IntN(total)
-		for _, w := range zipfWeights {
-			if x < w.weight {
-				out[i] = w.size
-				break
-			}
-			x -= w.weight
-		}
-	}
-	return out
-}
+var zipfSizes = wl.ZipfSequence
 
 var zipfImpls = []benchImpl{
-	{implMake, zipfMake},
-	{implSyncPool, zipfSyncPool},
+	{implMake, func(b *testing.B, _ int) { wl.ZipfMake(b) }},
+	{implSyncPool, func(b *testing.B, _ int) { wl.ZipfSyncPool(b) }},
 	{implLibp2p, zipfLibp2p},
 	{implMcache, zipfMcache},
 	{implByteBufferPool, zipfByteBufferPool},
-	{implZeropool, zipfZeropool},
+	{implZeropool, onNewPool(func(b *testing.B, p *pool.BufferPool, _ int) { wl.Zipf(b, p) })},
 }
 
 func BenchmarkZipf(b *testing.B) {
@@ -65,36 +39,6 @@ func BenchmarkZipf(b *testing.B) {
 			b.ReportAllocs()
 			im.run(b, 0)
 		})
-	}
-}
-
-func zipfMake(b *testing.B, _ int) {
-	var ring [zipfWindow][]byte
-	for i := range ring {
-		ring[i] = make([]byte, zipfSizes[i])
-	}
-	for i := 0; b.Loop(); i++ {
-		buf := make([]byte, zipfSizes[i&(zipfLen-1)])
-		buf[0] = byte(i)
-		ring[i&(zipfWindow-1)] = buf
-	}
-}
-
-func zipfSyncPool(b *testing.B, _ int) {
-	var cp classPools
-	var ring [zipfWindow]*[]byte
-	for i := range ring {
-		ring[i] = cp.get(zipfSizes[i])
-	}
-	for i := 0; b.Loop(); i++ {
-		slot := &ring[i&(zipfWindow-1)]
-		cp.put(*slot)
-		p := cp.get(zipfSizes[i&(zipfLen-1)])
-		(*p)[0] = byte(i)
-		*slot = p
-	}
-	for _, p := range ring {
-		cp.put(p)
 	}
 }
 
@@ -151,24 +95,5 @@ func zipfByteBufferPool(b *testing.B, _ int) {
 	}
 	for _, bb := range ring {
 		bp.Put(bb)
-	}
-}
-
-func zipfZeropool(b *testing.B, _ int) {
-	p := pool.New()
-	defer p.Close()
-	var ring [zipfWindow][]byte
-	for i := range ring {
-		ring[i] = p.Get(zipfSizes[i])
-	}
-	for i := 0; b.Loop(); i++ {
-		slot := &ring[i&(zipfWindow-1)]
-		must(b, p.Put(*slot))
-		buf := p.Get(zipfSizes[i&(zipfLen-1)])
-		buf[0] = byte(i)
-		*slot = buf
-	}
-	for _, buf := range ring {
-		must(b, p.Put(buf))
 	}
 }

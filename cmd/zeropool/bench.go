@@ -4,13 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"regexp"
 	"runtime"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -120,215 +120,86 @@ func formatNs(r testing.BenchmarkResult) string {
 	return formatDuration(time.Duration(r.T.Nanoseconds() / int64(r.N)))
 }
 
-// workloads lists the headline workloads in the order of DESIGN.md.
+// workloads lists the headline workloads in the order of the README's performance table.
+// Each loop is defined once, in internal/workloads, for this command and bench/.
 func workloads() []workload {
+	return slices.Concat(hotPathWorkloads(), parallelWorkloads(), zipfWorkloads(), burstWorkloads(),
+		hugeWorkloads(), survivalWorkloads(), secretWorkloads())
+}
+
+func hotPathWorkloads() []workload {
 	var ws []workload
-	for _, size := range []int{4 << 10, 64 << 10, 1 << 20, 4 << 20} {
+	for _, size := range wl.HotPathSizes {
 		ws = append(ws, workload{
 			name: "hot path " + compactBytes(size), unit: "Get+Put",
-			pool: func(b *testing.B, p *pool.BufferPool) {
-				b.ReportAllocs()
-				for b.Loop() {
-					buf := p.Get(size)
-					buf[0] = 1
-					_ = p.Put(buf)
-				}
-			},
-			refTag: "sync.Pool", ref: func(b *testing.B) {
-				sp := sync.Pool{New: func() any { s := make([]byte, size); return &s }}
-				for b.Loop() {
-					buf := sp.Get().(*[]byte)
-					(*buf)[0] = 1
-					sp.Put(buf)
-				}
-			},
+			pool:   func(b *testing.B, p *pool.BufferPool) { wl.HotPath(b, p, size) },
+			refTag: "sync.Pool", ref: func(b *testing.B) { wl.HotPathSyncPool(b, size) },
 		})
 	}
-	ws = append(ws, workload{
-		name: "parallel hot path 64K", unit: "Get+Put",
-		pool: func(b *testing.B, p *pool.BufferPool) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					buf := p.Get(64 << 10)
-					buf[0] = 1
-					_ = p.Put(buf)
-				}
-			})
-		},
-		refTag: "sync.Pool", ref: func(b *testing.B) {
-			sp := sync.Pool{New: func() any { s := make([]byte, 64<<10); return &s }}
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					buf := sp.Get().(*[]byte)
-					(*buf)[0] = 1
-					sp.Put(buf)
-				}
-			})
-		},
-	})
-	sizes := zipfSizes(4096)
-	ws = append(ws, workload{
-		name: "zipf mixed 1K..256K", unit: "Get+Put",
-		pool: func(b *testing.B, p *pool.BufferPool) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				buf := p.Get(sizes[i&(len(sizes)-1)])
-				buf[0] = 1
-				_ = p.Put(buf)
-				i++
-			}
-		},
-		refTag: "make", ref: func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				buf := make([]byte, sizes[i&(len(sizes)-1)])
-				buf[0] = 1
-				runtime.KeepAlive(buf)
-				i++
-			}
-		},
-	})
-	for _, n := range []int{10, 100, 1000} {
-		ws = append(ws, workload{
-			name: fmt.Sprintf("burst %d x 4K", n), unit: "burst",
-			pool: func(b *testing.B, p *pool.BufferPool) {
-				held := make([][]byte, n)
-				b.ReportAllocs()
-				for b.Loop() {
-					for i := range held {
-						held[i] = p.Get(4 << 10)
-						held[i][0] = 1
-					}
-					for _, buf := range held {
-						_ = p.Put(buf)
-					}
-				}
-			},
-			refTag: "make", ref: func(b *testing.B) {
-				held := make([][]byte, n)
-				for b.Loop() {
-					for i := range held {
-						held[i] = make([]byte, 4<<10)
-						held[i][0] = 1
-					}
-					runtime.KeepAlive(held)
-				}
-			},
-		})
-	}
-	const huge = 512 << 20
-	ws = append(ws, workload{
-		name: "512M get-touch-put", unit: "round",
-		pool: func(b *testing.B, p *pool.BufferPool) {
-			// The first mapping and its first touch are not what reuse costs.
-			warm := p.Get(huge)
-			touch(warm)
-			_ = p.Put(warm)
-			for b.Loop() {
-				buf := p.Get(huge)
-				touch(buf)
-				_ = p.Put(buf)
-			}
-		},
-		refTag: "resident", ref: func(b *testing.B) {
-			buf := make([]byte, huge)
-			touch(buf)
-			for b.Loop() {
-				touch(buf)
-			}
-			runtime.KeepAlive(buf)
-		},
-	})
-	ws = append(ws, workload{
-		name: "512M get-touch-put, make", unit: "round",
-		pool: func(b *testing.B, _ *pool.BufferPool) {
-			for b.Loop() {
-				buf := make([]byte, huge)
-				touch(buf)
-				runtime.KeepAlive(buf)
-			}
-		},
-	})
-	ws = append(ws, workload{
-		name: "GC survival 64 x 64K", unit: "2 GCs",
-		pool: func(b *testing.B, p *pool.BufferPool) {
-			held := make([][]byte, 64)
-			survived := 0.0
-			for b.Loop() {
-				for i := range held {
-					held[i] = p.Get(64 << 10)
-				}
-				for _, buf := range held {
-					_ = p.Put(buf)
-				}
-				// Idle buffers kept, not hits: a buffer idle in another P's cache survives
-				// as well, though a Get on this P does not see it.
-				idle := p.Stats().Idle
-				runtime.GC()
-				runtime.GC()
-				survived += float64(p.Stats().Idle) / float64(idle)
-			}
-			b.ReportMetric(100*survived/float64(b.N), "survived-%")
-		},
-		refTag: "sync.Pool", ref: func(b *testing.B) {
-			sp := sync.Pool{}
-			held := make([]*[]byte, 64)
-			survived := 0.0
-			for b.Loop() {
-				for i := range held {
-					s := make([]byte, 64<<10)
-					held[i] = &s
-				}
-				seen := make(map[*[]byte]bool, len(held))
-				for _, buf := range held {
-					seen[buf] = true
-					sp.Put(buf)
-				}
-				runtime.GC()
-				runtime.GC()
-				n := 0
-				for range held {
-					if x, ok := sp.Get().(*[]byte); ok && seen[x] {
-						n++
-					}
-				}
-				survived += float64(n) / float64(len(held))
-			}
-			b.ReportMetric(100*survived/float64(b.N), "survived-%")
-		},
-	})
-	ws = append(ws, workload{
-		name: "secure 32B", unit: "Get+copy+Put", secure: true,
-		pool: func(b *testing.B, p *pool.BufferPool) {
-			key := []byte("0123456789abcdef0123456789abcdef")
-			b.ReportAllocs()
-			for b.Loop() {
-				buf := p.Get(32)
-				copy(buf, key)
-				_ = p.Put(buf)
-			}
-		},
-	})
 	return ws
 }
 
-// zipfSizes returns n request sizes (n a power of two) drawn with the weights of DESIGN.md:
-// 1K:50, 4K:25, 16K:15, 64K:7, 256K:3, from a fixed seed so every run sees the same sequence.
-func zipfSizes(n int) []int {
-	weights := []struct{ size, w int }{{1 << 10, 50}, {4 << 10, 25}, {16 << 10, 15}, {64 << 10, 7}, {256 << 10, 3}}
-	r := rand.New(rand.NewPCG(1, 2))
-	out := make([]int, n)
-	for i := range out {
-		x := r.IntN(100)
-		for _, w := range weights {
-			if x < w.w {
-				out[i] = w.size
-				break
-			}
-			x -= w.w
-		}
+func parallelWorkloads() []workload {
+	const size = 64 * wl.KiB
+	return []workload{{
+		name: "parallel hot path 64K", unit: "Get+Put",
+		pool:   func(b *testing.B, p *pool.BufferPool) { wl.HotPathParallel(b, p, size) },
+		refTag: "sync.Pool", ref: func(b *testing.B) { wl.HotPathParallelSyncPool(b, size) },
+	}}
+}
+
+func zipfWorkloads() []workload {
+	return []workload{{
+		name: "zipf mixed 1K..256K", unit: "Get+Put",
+		pool:   wl.Zipf,
+		refTag: "make", ref: wl.ZipfMake,
+	}}
+}
+
+func burstWorkloads() []workload {
+	const size = 4 * wl.KiB
+	var ws []workload
+	for _, n := range wl.BurstNs {
+		ws = append(ws, workload{
+			name: fmt.Sprintf("burst %d x 4K", n), unit: "burst",
+			pool:   func(b *testing.B, p *pool.BufferPool) { wl.Burst(b, p, size, n) },
+			refTag: "make", ref: func(b *testing.B) { wl.BurstMake(b, size, n) },
+		})
 	}
-	return out
+	return ws
+}
+
+func hugeWorkloads() []workload {
+	const size = wl.HugeSize
+	return []workload{{
+		name: "512M get-touch-put", unit: "round",
+		pool:   func(b *testing.B, p *pool.BufferPool) { wl.Huge(b, p, size) },
+		refTag: "resident", ref: func(b *testing.B) { wl.HugeResident(b, size) },
+	}, {
+		name: "512M get-touch-put, make", unit: "round",
+		pool: func(b *testing.B, _ *pool.BufferPool) { wl.HugeMake(b, size) },
+	}}
+}
+
+// survivalWorkloads: the pool's line counts the idle buffers kept, not hits: a buffer idle in
+// another P's cache survives as well, though a Get on this P does not see it.
+func survivalWorkloads() []workload {
+	const size, k = 64 * wl.KiB, 64
+	return []workload{{
+		name: "GC survival 64 x 64K", unit: "2 GCs",
+		pool: func(b *testing.B, p *pool.BufferPool) {
+			cycle := wl.SurvivalCycle(b, p, size, k)
+			survived := 0.0
+			for b.Loop() {
+				s := cycle()
+				survived += float64(s.IdleAfter) / float64(s.IdleBefore)
+			}
+			b.ReportMetric(100*survived/float64(b.N), "survived-%")
+		},
+		refTag: "sync.Pool", ref: func(b *testing.B) { wl.GCSurvival(b, k, wl.SurvivalSyncPool(size, k)) },
+	}}
+}
+
+func secretWorkloads() []workload {
+	return []workload{{name: "secure 32B", unit: "Get+copy+Put", secure: true, pool: wl.Secret}}
 }

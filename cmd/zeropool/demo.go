@@ -8,13 +8,10 @@ import (
 	"slices"
 	"time"
 
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
 	"github.com/zeropool-go/zeropool/offheap"
 	"github.com/zeropool-go/zeropool/pool"
 )
-
-// touchStride is the distance between the bytes each round writes: one per 4 KiB page, so
-// that every page of the buffer is faulted in (or found resident) once per round.
-const touchStride = 4 << 10
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	size := sizeFlag{512 << 20}
@@ -222,12 +219,9 @@ func resultTable(base phaseResult, runs []*phaseResult) *table {
 	return t
 }
 
-// touch writes one byte in every 4 KiB page of b.
-func touch(b []byte) {
-	for i := 0; i < len(b); i += touchStride {
-		b[i] = byte(i >> 12)
-	}
-}
+// touch writes one byte in every 4 KiB page of b, as the huge workload does, so that every
+// page of the buffer is faulted in (or found resident) once per round.
+func touch(b []byte) { wl.TouchPages(b, 1) }
 
 // formatDuration keeps three significant digits: 1.23s, 45.6ms, 789µs.
 func formatDuration(d time.Duration) string {

@@ -406,7 +406,7 @@ func renderTable(rs *results) string {
 	fmt.Fprintf(&b, "Medians of %d runs per impl and workload; ±x%% is the 95%% confidence interval of the median. "+
 		"Ratio = zeropool / best peer: below 1 zeropool is faster (uses less heap), except for "+
 		"survived-%%, where higher is better. \"~\" marks a difference that is not significant "+
-		"(Mann-Whitney U, p ≥ 0.05). Targets are those of DESIGN.md.\n\n", runs)
+		"(Mann-Whitney U, p ≥ 0.05). Targets are the performance targets of bench/README.md.\n\n", runs)
 	b.WriteString("| Workload | Metric | zeropool | Best peer | Peer median | Ratio | zeropool allocs/op | Target / notes |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, w := range rs.workloads {
@@ -443,8 +443,8 @@ func renderTable(rs *results) string {
 	return b.String()
 }
 
-// notes checks a workload against its DESIGN.md target and adds what the ratio alone does
-// not say.
+// notes checks a workload against its performance target (the list in bench/README.md) and
+// adds what the ratio alone does not say.
 func notes(rs *results, w *workload, m metric, peer string) string {
 	zv, zok := median(w, ours, m.unit)
 	if !zok {
