@@ -115,8 +115,8 @@ func (p *BufferPool) bufferAt(addr uintptr) (start uintptr, size int, ok bool) {
 
 // Preallocate maps n buffers of size bytes now and keeps them idle, so that the next n Gets
 // of that size find memory that is mapped (and, with Populate or Pinned, resident). It is the
-// Rust crate's preallocate. Buffers beyond the pool's idle bounds (MaxIdleBytes) are not kept:
-// Preallocate then returns an error saying how many were. n <= 0 does nothing.
+// Rust crate's preallocate. Buffers beyond the pool's idle bounds (MaxIdleBytes) are not
+// kept: Preallocate then returns an error saying how many were. n <= 0 does nothing.
 func (p *BufferPool) Preallocate(size, n int) error {
 	mustPool(p)
 	if n <= 0 {
@@ -125,6 +125,8 @@ func (p *BufferPool) Preallocate(size, n int) error {
 	if size <= 0 || size > p.maxClass {
 		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, p.maxClass)
 	}
+	c := max(classOf(size), p.minClass)
+	before := p.classStats(c).Idle
 	bufs := make([][]byte, 0, n)
 	var err error
 	for range n {
@@ -139,6 +141,10 @@ func (p *BufferPool) Preallocate(size, n int) error {
 	}
 	if err != nil {
 		return fmt.Errorf("zeropool: Preallocate(%d, %d): %w", size, n, err)
+	}
+	if kept := p.classStats(c).Idle - before; kept < int64(n) {
+		return fmt.Errorf("zeropool: Preallocate(%d, %d): kept %d idle; MaxIdleBytes (%s) holds no more",
+			size, n, max(kept, 0), FormatBytes(p.cfg.MaxIdleBytes))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -23,6 +24,9 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	c := max(classOf(size), p.minClass)
 	sc := &p.classes[c]
 	e, fresh, err := p.getClass(c)
+	if errors.Is(err, ErrExhausted) && p.makeRoom() > 0 {
+		e, fresh, err = p.getClass(c) // once more, with the idle memory given back
+	}
 	if err != nil {
 		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
 	}
@@ -372,4 +376,19 @@ func (p *BufferPool) swapInEmpty(pc *pcache, c, home int) *magazine {
 	d.mu.unlock()
 	pc.prev, pc.loaded = pc.loaded, empty
 	return empty
+}
+
+// makeRoom gives back, for a Get that MaxMappedBytes stopped, every idle buffer and every
+// slab with nothing idle or out, whole regions only (as Trim does, without discarding
+// pages); it returns the bytes unmapped.
+func (p *BufferPool) makeRoom() int64 {
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+	if p.closed.Load() {
+		return 0
+	}
+	p.setCaches(false)
+	n := p.releaseIdle() + p.sweepSlabs(false)
+	p.setCaches(true)
+	return n
 }
