@@ -20,16 +20,21 @@ var hugeImpls = []benchImpl{
 	{implZeropool, onNewPool(wl.Huge)},
 }
 
+// hugeSizes: the headline 512 MiB, and 1 GiB, the default MaxBufferSize, which the default
+// Config must keep idle too.
+var hugeSizes = []int{wl.HugeSize, 1 << 30}
+
 func BenchmarkHuge(b *testing.B) {
-	const size = wl.HugeSize
-	for _, im := range hugeImpls {
-		b.Run("size="+wl.SizeName(size)+"/impl="+im.name, func(b *testing.B) {
-			settle()
-			b.Cleanup(settle)
-			b.ReportAllocs()
-			b.SetBytes(size)
-			im.run(b, size)
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(size/wl.PageStride), "ns/page")
-		})
+	for _, size := range hugeSizes {
+		for _, im := range hugeImpls {
+			b.Run("size="+wl.SizeName(size)+"/impl="+im.name, func(b *testing.B) {
+				settle()
+				b.Cleanup(settle)
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				im.run(b, size)
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(size/wl.PageStride), "ns/page")
+			})
+		}
 	}
 }

@@ -13,7 +13,7 @@ var (
 	// BurstSizes are the buffer sizes of the burst workload.
 	BurstSizes = []int{4 * KiB, 64 * KiB}
 	// BurstNs are the numbers of buffers held at once.
-	BurstNs = []int{10, 100, 1000}
+	BurstNs = []int{10, 100, 1000, 10000}
 )
 
 // Burst is one op per burst of n buffers of size bytes on p.

@@ -33,7 +33,7 @@ const ours = "zeropool"
 
 // floors are impls that are neither zeropool nor a peer: the physical cost of the workload
 // with no allocation at all. They are shown, never chosen as best peer.
-var floors = map[string]bool{"resident": true}
+var floors = map[string]bool{"resident": true, "built": true}
 
 func main() {
 	raw := flag.String("raw", "results/raw.txt", "raw `file` of go test -bench output")
@@ -160,7 +160,7 @@ func parse(r io.Reader, name string) (*results, error) {
 
 // familyOrder is the order of workload families in the table and the chart: the hot path
 // first, the memory-shaped workloads after; families not listed go last, as read.
-var familyOrder = []string{"HotPath", "HotPathParallel", "Zipf", "Burst", "Huge", "GCSurvival", "HeapGrowth", "Secret"}
+var familyOrder = []string{"HotPath", "HotPathParallel", "Zipf", "Burst", "ProcsRaised", "Huge", "Waste", "NewPool", "GCSurvival", "HeapGrowth", "Secret"}
 
 func familyRank(f string) int {
 	if i := slices.Index(familyOrder, f); i >= 0 {
@@ -288,6 +288,8 @@ func primary(w *workload) metric {
 			return metric{"survived-%", true}
 		case w.has(impl, "heap-bytes/pooled-byte"):
 			return metric{"heap-bytes/pooled-byte", false}
+		case w.has(impl, "cap/n"):
+			return metric{"cap/n", false}
 		}
 	}
 	return metric{"ns/op", false}
@@ -498,6 +500,20 @@ func notes(rs *results, w *workload, m metric, peer string) string {
 	case "Burst":
 		if v, ok := median(w, ours, "ns/buf"); ok {
 			out = append(out, "per buffer: "+formatNs(v))
+		}
+		if r, ok := vs("sync.Pool"); ok {
+			out = append(out, fmt.Sprintf("≤ 0.8× sync.Pool: %s× %s", formatRatio(r), mark(r <= 0.8)))
+		}
+	case "ProcsRaised":
+		if r, ok := vs("built"); ok {
+			out = append(out, fmt.Sprintf("≤ 1.2× a pool built at that GOMAXPROCS: %s× %s", formatRatio(r), mark(r <= 1.2)))
+		}
+	case "Waste":
+		out = append(out, fmt.Sprintf("cap ≤ 1.25 n: %.3f %s", zv, mark(zv <= 1.25+1.0/64)))
+	case "NewPool":
+		out = append(out, fmt.Sprintf("< 50 µs: %s %s", formatNs(zv), mark(zv < 50e3)))
+		if h, ok := median(w, ours, "heap-bytes/pool"); ok {
+			out = append(out, fmt.Sprintf("< 32 KiB of heap: %.1f KiB %s", h/1024, mark(h < 32<<10)))
 		}
 	case "Huge":
 		if r, ok := vs("make"); ok {
