@@ -212,7 +212,7 @@ func checkEcho(req, resp []byte) error {
 	if got := binary.LittleEndian.Uint64(resp); got != uint64(len(req)) {
 		return fmt.Errorf("echo: mark %d, want %d", got, len(req))
 	}
-	for _, r := range [][2]int{{8, min(4 * kib, len(req))}, {max(8, len(req)-4*kib), len(req)}} {
+	for _, r := range [][2]int{{8, min(4*kib, len(req))}, {max(8, len(req)-4*kib), len(req)}} {
 		if string(req[r[0]:r[1]]) != string(resp[r[0]:r[1]]) {
 			return fmt.Errorf("echo: bytes %d to %d differ", r[0], r[1])
 		}
