@@ -16,8 +16,10 @@
 // the pool of every client and server of the process and of grpc's proto codec.
 //
 // Memory that gRPC (or code holding a mem.Buffer) never frees is not collected either: it
-// stays out, counted in the pool's Stats().InUse, until the process ends. Close the pool only
-// after the servers and connections using it have shut down.
+// stays out, counted in the pool's Stats().InUse, until the process ends. grpc 1.66.0 is such
+// a case (its server never frees the request of a unary RPC; 1.66.3 does): use grpc 1.66.3 or
+// later, and watch InUse. Close the pool only after the servers and connections using it have
+// shut down.
 package grpcpool
 
 import (
