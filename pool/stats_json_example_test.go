@@ -5,16 +5,26 @@ import (
 	"expvar"
 	"fmt"
 	"log"
+	"sync/atomic"
 
 	"github.com/zeropool-go/zeropool/pool"
 )
+
+// exampleLive is the pool ExampleStats_MarshalJSON publishes. expvar names are process-wide
+// and Publish panics when a name is taken, so a program publishes once, at start-up; the
+// example publishes on its first run only and points the variable at each run's pool.
+var exampleLive atomic.Pointer[pool.BufferPool]
 
 // Stats marshal to JSON with every counter and the hit rate, so that expvar can publish a
 // pool as it is: /debug/vars then shows the pool's live counters under "zeropool".
 func ExampleStats_MarshalJSON() {
 	p := pool.New()
 	defer p.Close()
-	expvar.Publish("zeropool", expvar.Func(func() any { return p.Stats() }))
+	exampleLive.Store(p)
+	if expvar.Get("zeropool") == nil {
+		// In a program: expvar.Publish("zeropool", expvar.Func(func() any { return p.Stats() }))
+		expvar.Publish("zeropool", expvar.Func(func() any { return exampleLive.Load().Stats() }))
+	}
 
 	buf := p.Get(64 << 10)
 	if err := p.Put(buf); err != nil {
