@@ -68,3 +68,36 @@ fuzz:
 
 clean:
 	rm -f $(LIB) build/ctest
+
+# ---- Modules of their own: bench/ and contrib/* --------------------------------------------
+# Each has its own go.mod with a replace to this repository, so ./... above never reaches
+# them. make test vets them in every build mode, runs bench/'s sanity tests (no benchmark, no
+# timing) and the contrib modules' tests in every build mode, -race included.
+BENCH_MOD   := bench
+CONTRIB_MOD := contrib/grpcpool contrib/prometheus
+
+.PHONY: vet-modules test-modules test-bench test-contrib
+
+test: vet-modules test-modules
+
+test-modules: test-bench test-contrib
+
+vet-modules:
+	@set -e; for m in $(BENCH_MOD) $(CONTRIB_MOD); do \
+		echo "vet $$m"; \
+		(cd $$m && $(GO) vet ./... && CGO_ENABLED=0 $(GO) vet ./... && \
+			$(GO) vet -tags zeropool_purego ./... && CGO_ENABLED=0 $(GO) vet -tags zeropool_purego ./...); \
+	done
+
+test-bench:
+	cd $(BENCH_MOD) && $(GO) test $(TESTFLAGS) ./...
+
+test-contrib: lib
+	@set -e; for m in $(CONTRIB_MOD); do \
+		echo "test $$m"; \
+		(cd $$m && $(GO) test $(TESTFLAGS) ./... && \
+			CGO_ENABLED=0 $(GO) test $(TESTFLAGS) ./... && \
+			ZEROPOOL_LIB=$(CURDIR)/$(LIB) $(GO) test $(TESTFLAGS) -tags zeropool_purego ./... && \
+			ZEROPOOL_LIB=$(CURDIR)/$(LIB) CGO_ENABLED=0 $(GO) test $(TESTFLAGS) -tags zeropool_purego ./... && \
+			$(GO) test $(TESTFLAGS) -race ./...); \
+	done

@@ -4,14 +4,19 @@ go 1.26.0
 
 replace github.com/zeropool-go/zeropool => ../
 
+replace github.com/zeropool-go/zeropool/contrib/grpcpool => ../contrib/grpcpool
+
 require (
 	github.com/awnumar/memguard v0.23.0
 	github.com/bytedance/gopkg v0.1.4
 	github.com/libp2p/go-buffer-pool v0.1.0
 	github.com/valyala/bytebufferpool v1.0.0
 	github.com/zeropool-go/zeropool v0.0.0
+	github.com/zeropool-go/zeropool/contrib/grpcpool v0.0.0
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
 	gonum.org/v1/plot v0.17.0
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -26,8 +31,10 @@ require (
 	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/image v0.46.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )
 
 tool golang.org/x/perf/cmd/benchstat

@@ -160,7 +160,7 @@ func parse(r io.Reader, name string) (*results, error) {
 
 // familyOrder is the order of workload families in the table and the chart: the hot path
 // first, the memory-shaped workloads after; families not listed go last, as read.
-var familyOrder = []string{"HotPath", "HotPathParallel", "Zipf", "Burst", "ProcsRaised", "Huge", "Waste", "NewPool", "GCSurvival", "HeapGrowth", "Secret"}
+var familyOrder = []string{"HotPath", "HotPathParallel", "Zipf", "Burst", "ProcsRaised", "Huge", "Waste", "NewPool", "GCSurvival", "HeapGrowth", "Secret", "GRPC", "ReverseProxy"}
 
 func familyRank(f string) int {
 	if i := slices.Index(familyOrder, f); i >= 0 {
@@ -340,6 +340,10 @@ func formatValue(v float64, unit string) string {
 		return fmt.Sprintf("%.0f%%", v)
 	case "allocs/op":
 		return strconv.FormatFloat(v, 'f', -1, 64)
+	case "B/op":
+		return formatBytes(v)
+	case "MB/s":
+		return fmt.Sprintf("%.0f MB/s", v)
 	}
 	switch {
 	case v == 0:
@@ -364,6 +368,21 @@ func formatNs(ns float64) string {
 		return fmt.Sprintf("%.0f ns", ns)
 	}
 	return fmt.Sprintf("%.1f ns", ns)
+}
+
+// formatBytes renders a byte count with a binary unit: 512 B, 1.2 MiB, 64 MiB.
+func formatBytes(v float64) string {
+	const units = "KMGT"
+	if math.Abs(v) < 1024 {
+		return fmt.Sprintf("%.0f B", v)
+	}
+	i := -1
+	for math.Abs(v) >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	s := fmt.Sprintf("%.3g", v)
+	return s + " " + units[i:i+1] + "iB"
 }
 
 func formatRatio(r float64) string {
@@ -542,6 +561,18 @@ func notes(rs *results, w *workload, m metric, peer string) string {
 		}
 	case "HeapGrowth":
 		out = append(out, fmt.Sprintf("< 0.01 %s", mark(zv < 0.01)))
+	case "GRPC", "ReverseProxy":
+		// Integrations: what the pool changes besides time, against the best peer, per
+		// request (an op is one RPC or one proxied request).
+		for _, u := range []struct{ unit, what string }{
+			{"MB/s", "throughput"}, {"GCs/op", "GCs per request"}, {"B/op", "heap per request"},
+		} {
+			z, zok := median(w, ours, u.unit)
+			p, pok := median(w, peer, u.unit)
+			if zok && pok {
+				out = append(out, fmt.Sprintf("%s %s vs %s", u.what, formatValue(z, u.unit), formatValue(p, u.unit)))
+			}
+		}
 	case "Secret":
 		if r, ok := vs(peer); ok {
 			out = append(out, fmt.Sprintf("≥ 500× faster than memguard: %s× %s", formatRatio(1/r), mark(1/r >= 500)))
