@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/zeropool-go/zeropool/contrib/grpcpool"
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -262,7 +263,7 @@ func closePool(p *pool.BufferPool) error {
 func BenchmarkGRPC(b *testing.B) {
 	for _, codec := range []string{"raw", "proto"} {
 		for _, im := range grpcImpls {
-			b.Run(fmt.Sprintf("size=%s/codec=%s/impl=%s", sizeName(grpcSize), codec, im.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("size=%s/codec=%s/impl=%s", wl.SizeName(grpcSize), codec, im.name), func(b *testing.B) {
 				ec, p, err := startImpl(im.zeropool)
 				if err != nil {
 					b.Fatal(err)

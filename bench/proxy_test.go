@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -108,7 +109,7 @@ func (r *proxyRig) close() {
 
 func BenchmarkReverseProxy(b *testing.B) {
 	for _, im := range proxyImpls {
-		b.Run(fmt.Sprintf("size=%s/impl=%s", sizeName(proxyBody), im.name), func(b *testing.B) {
+		b.Run(fmt.Sprintf("size=%s/impl=%s", wl.SizeName(proxyBody), im.name), func(b *testing.B) {
 			bp, done := im.pool()
 			rig, err := newProxyRig(bp, proxyBody)
 			if err != nil {
