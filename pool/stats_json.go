@@ -39,6 +39,7 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 		Unmaps:         s.Unmaps,
 		Trims:          s.Trims,
 		UnmapFailures:  s.UnmapFailures,
+		Unreleased:     s.UnreleasedBytes,
 		Classes:        classes,
 	})
 }
@@ -68,6 +69,7 @@ type statsJSON struct {
 	Unmaps         uint64      `json:"unmaps"`
 	Trims          uint64      `json:"trims"`
 	UnmapFailures  uint64      `json:"unmap_failures"`
+	Unreleased     int64       `json:"unreleased_bytes"`
 	Classes        []classJSON `json:"classes"`
 }
 

@@ -64,7 +64,8 @@ func TestGetLengthAndCapacity(t *testing.T) {
 			}{
 				{0, 0, false}, {1, 1, false}, {4, 4, false}, {64, 64, false}, {1024, 1024, false},
 				{1025, 2048, true}, {4096, 4096, true}, {16 << 10, 16 << 10, true},
-				{(16 << 10) + 1, 32 << 10, true}, {1 << 20, 1 << 20, true}, {3 << 20, 4 << 20, true},
+				{(16 << 10) + 1, 32 << 10, true}, {1 << 20, 1 << 20, true}, {3 << 20, 3 << 20, true},
+				{(3 << 20) + 1, 3<<20 + 512<<10, true}, // above 256 KiB: classes a quarter of a power of two apart
 			} {
 				b := bp.Get(tc.n)
 				assert.Len(t, *b, tc.n)

@@ -61,6 +61,8 @@ var metrics = []metric{
 	counter("trims", "Calls of Trim.", func(s *pool.Stats) uint64 { return s.Trims }),
 	counter("unmap_failures", "Unmaps the kernel refused; the mapping is tried again by the next Trim and by Close.",
 		func(s *pool.Stats) uint64 { return s.UnmapFailures }),
+	gauge("unreleased_bytes", "Bytes the last Trim could not give back: free slots of pinned slabs the kernel refused to unlock or discard.",
+		func(s *pool.Stats) int64 { return s.UnreleasedBytes }),
 }
 
 // rejected is the one family with a second label: why a Put was refused. Its sum over the
