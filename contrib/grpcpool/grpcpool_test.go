@@ -81,7 +81,7 @@ func TestGetLengthAndCapacity(t *testing.T) {
 			}
 			s := p.Stats()
 			assert.Zero(t, s.InUse)
-			assert.Equal(t, uint64(6), s.Gets)
+			assert.Equal(t, uint64(7), s.Gets)
 			assert.Equal(t, s.Gets, s.Puts)
 			assert.Zero(t, s.Rejected)
 			assert.Len(t, fb.gets, 5, "the sizes of 1 KiB or less")
