@@ -2,7 +2,6 @@ package pool
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -15,7 +14,7 @@ func (p *BufferPool) drainLocals(out []entry) []entry {
 		if l == unusedLocal {
 			continue // never written
 		}
-		raceAcquire(unsafe.Pointer(l))
+		raceAcquire(l)
 		for c := range p.classes {
 			pc := &l.c[c]
 			for _, m := range []*magazine{pc.loaded, pc.prev} {
@@ -34,7 +33,7 @@ func (p *BufferPool) drainLocals(out []entry) []entry {
 			}
 			pc.loaded, pc.prev, pc.state = noMag, noMag, pcNew
 		}
-		raceReleaseMerge(unsafe.Pointer(l))
+		raceReleaseMerge(l)
 	}
 	return out
 }
@@ -90,7 +89,7 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 				empty = append(empty, r)
 			case discard && sc.size >= pg && !r.discarded:
 				for i := 0; i < r.nfree; i++ {
-					slot := unsafe.Slice((*byte)(ptr(r.slotAddr(int(*r.freeSlot(i))))), sc.size)
+					slot := r.slotAddr(int(*r.freeSlot(i))).bytes(sc.size)
 					if r.pinned {
 						if err := offheap.Unlock(slot); err != nil {
 							refused += int64(sc.size)

@@ -193,3 +193,7 @@ func childValues(t *testing.T, out string) map[string]int64 {
 	}
 	return vals
 }
+
+// ptr turns an address of the pool's memory into a pointer, for tests that touch memory by
+// address.
+func ptr(a uintptr) unsafe.Pointer { return addr(a).pointer() }

@@ -4,7 +4,6 @@ import (
 	"runtime"
 
 	"sync/atomic"
-	"unsafe"
 )
 
 // Per-P caches are magazines (Bonwick and Adams, "Magazines and Vmem", 2001): for each size
@@ -27,7 +26,7 @@ func newMagazine(sc *sizeClass) *magazine {
 }
 
 // entry is an idle buffer: its address and the address of its state byte.
-type entry struct{ addr, state uintptr }
+type entry struct{ addr, state addr }
 
 // noMag stands in a P's cache for a magazine it does not have (not yet made, or a class the
 // P caches do not hold); outMag for one that a slow path has taken out and will put back.
@@ -169,7 +168,7 @@ func (p *BufferPool) pinCache(c int) (pc *pcache, l *local, home int) {
 	pid := procPin()
 	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
 		if l := ls[pid]; l != unusedLocal {
-			raceAcquire(unsafe.Pointer(l))
+			raceAcquire(l)
 			return &l.c[c&(classSlots-1)], l, pid & p.shardMask
 		}
 	}
@@ -187,7 +186,7 @@ func (p *BufferPool) pinCacheSlow(c, pid int) (pc *pcache, l *local, home int) {
 		pid = procPin()
 		if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
 			if l := ls[pid]; l != unusedLocal {
-				raceAcquire(unsafe.Pointer(l))
+				raceAcquire(l)
 				return &l.c[c&(classSlots-1)], l, pid & p.shardMask
 			}
 		}
@@ -197,7 +196,7 @@ func (p *BufferPool) pinCacheSlow(c, pid int) (pc *pcache, l *local, home int) {
 // unpin ends a pinned section that pinCache began.
 func unpin(l *local) {
 	if l != nil {
-		raceReleaseMerge(unsafe.Pointer(l))
+		raceReleaseMerge(l)
 	}
 	procUnpin()
 }

@@ -44,13 +44,13 @@ func initPageMap() {
 // lookup returns the region whose granules cover addr, or nil. An address beyond the 47-bit
 // space wraps onto some granule; the caller's range check against the region it gets (see
 // region.slot) refuses it, as it refuses any address a region does not hold.
-func lookup(addr uintptr) *region {
-	return pageMap.l1[(addr>>(granuleShift+l2Bits))&(1<<l1Bits-1)].Load()[(addr>>granuleShift)&(1<<l2Bits-1)].Load()
+func lookup(a addr) *region {
+	return pageMap.l1[(a>>(granuleShift+l2Bits))&(1<<l1Bits-1)].Load()[(a>>granuleShift)&(1<<l2Bits-1)].Load()
 }
 
 // setPages points every granule of [lo, hi) at r (nil clears). It reports false, changing
 // nothing, for a range beyond the mapped address space.
-func setPages(lo, hi uintptr, r *region) bool {
+func setPages(lo, hi addr, r *region) bool {
 	if hi > 1<<addrBits || lo >= hi {
 		return false
 	}

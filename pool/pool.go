@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -210,7 +209,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) && uint(size-1) < uint(maxClass) {
 		l := ls[pid]
 		c := classOf(size) & (classSlots - 1)
-		raceAcquire(unsafe.Pointer(l))
+		raceAcquire(l)
 		pc := &l.c[c]
 		// One unsigned compare both finds an empty magazine (n == -1) and proves the index
 		// in range. An empty one is swapped for a full one where that needs no waiting.
@@ -224,28 +223,19 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			e := items[n]
 			m.n = n
 			bump(&pc.hits, 1)
-			raceReleaseMerge(unsafe.Pointer(l))
+			raceReleaseMerge(l)
 			procUnpin()
-			*(*uint8)(ptr(e.state)) = stateOut
-			b := makeSlice(e.addr, size, m.size)
+			*e.state.state() = stateOut
+			b := e.addr.buffer(size, m.size)
 			if zero {
 				clear(b)
 			}
 			return b, nil
 		}
-		raceReleaseMerge(unsafe.Pointer(l))
+		raceReleaseMerge(l)
 	}
 	procUnpin()
 	return p.getSlow(size, zero)
-}
-
-// makeSlice builds the slice of a buffer at addr without the checks of unsafe.Slice, whose
-// arguments are known good here.
-func makeSlice(addr uintptr, n, c int) []byte {
-	return *(*[]byte)(unsafe.Pointer(&struct {
-		addr uintptr
-		n, c int
-	}{addr, n, c}))
 }
 
 // Put gives buf back to the pool. buf must start at the first byte of a buffer from this
@@ -272,19 +262,19 @@ func makeSlice(addr uintptr, n, c int) []byte {
 // received. SPLICE_F_GIFT does not change that; a Secure pool's wipe on Put would zero data
 // still in flight, and a Debug pool cannot see the kernel's writes into a buffer it holds.
 func (p *BufferPool) Put(buf []byte) error {
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
 	// The fast path: a buffer that is out, of a region whose Puts need no work, going onto
 	// the current P's loaded magazine. Anything else (errors included) is sorted out by
 	// putSlow. Reading p.locals before pinning makes a nil pool panic recoverably (see get).
 	locals := &p.locals
 	pid := procPin()
-	if r := lookup(addr); r != nil && r.fast == p {
+	a := addrOfSlice(buf) // after pinning: computed before, it is spilled around the call
+	if r := lookup(a); r != nil && r.fast == p {
 		// region.slot, written out: through the call the compiler emits more instructions.
-		if off := addr - r.base; off < r.span && off&r.mask == 0 {
-			st := (*uint8)(ptr(r.states + off>>(r.stShift&63)))
+		if off := uintptr(a - r.base); off < r.span && off&r.mask == 0 {
+			st := (r.states + addr(off>>(r.stShift&63))).state()
 			if ls := locals.Load().l; uint(pid) < uint(len(ls)) {
 				l := ls[pid]
-				raceAcquire(unsafe.Pointer(l))
+				raceAcquire(l)
 				pc := &l.c[r.class&(classSlots-1)]
 				m := pc.loaded
 				n, items := m.n, m.items
@@ -294,19 +284,19 @@ func (p *BufferPool) Put(buf []byte) error {
 				}
 				if *st == stateOut && uint(n) < uint(len(items)) {
 					*st = stateIdle
-					items[n] = entry{addr, uintptr(unsafe.Pointer(st))}
+					items[n] = entry{a, addrOfState(st)}
 					m.n = n + 1
 					bump(&pc.puts, 1)
-					raceReleaseMerge(unsafe.Pointer(l))
+					raceReleaseMerge(l)
 					procUnpin()
 					return nil
 				}
-				raceReleaseMerge(unsafe.Pointer(l))
+				raceReleaseMerge(l)
 			}
 		}
 	}
 	procUnpin()
-	return p.putSlow(addr)
+	return p.putSlow(addrOfSlice(buf))
 }
 
 // refuseState refuses a Put of a slot in state: a double Put if the slot was handed out
@@ -333,8 +323,8 @@ func (p *BufferPool) refuse(err error) error {
 }
 
 // putUnknown answers a Put of an address no region of the pool holds.
-func (p *BufferPool) putUnknown(addr uintptr) error {
-	if addr == 0 || addr == uintptr(unsafe.Pointer(&zeroBuf)) {
+func (p *BufferPool) putUnknown(a addr) error {
+	if a == 0 || a == addrOfSlice(zeroBuf[:]) {
 		return nil
 	}
 	return p.refuse(ErrNotOwned)

@@ -2,14 +2,12 @@
 
 package pool
 
-import "unsafe"
-
 // Without the race detector a P's counters are plain words: only that P writes them (inside
 // procPin), and Stats reads them with atomic loads, which on every supported platform see a
 // whole word.
 
-func raceAcquire(unsafe.Pointer)      {}
-func raceReleaseMerge(unsafe.Pointer) {}
+func raceAcquire(*local)      {}
+func raceReleaseMerge(*local) {}
 
 func bump(p *uint64, d uint64) { *p += d }
 func setN(p *uint32, v uint32) { *p = v }

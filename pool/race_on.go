@@ -12,8 +12,8 @@ import (
 // is announced (procPin is the real synchronization, and the detector cannot see it), and the
 // counters that Stats reads concurrently are written atomically.
 
-func raceAcquire(p unsafe.Pointer)      { runtime.RaceAcquire(p) }
-func raceReleaseMerge(p unsafe.Pointer) { runtime.RaceReleaseMerge(p) }
+func raceAcquire(l *local)      { runtime.RaceAcquire(unsafe.Pointer(l)) }
+func raceReleaseMerge(l *local) { runtime.RaceReleaseMerge(unsafe.Pointer(l)) }
 
 func bump(p *uint64, d uint64) { atomic.AddUint64(p, d) }
 func setN(p *uint32, v uint32) { atomic.StoreUint32(p, v) }

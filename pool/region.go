@@ -2,7 +2,6 @@ package pool
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -29,10 +28,10 @@ const (
 // map refers to it, so it lives as long as its memory is mapped.
 type region struct {
 	// Set at creation, then only read (by every Put's ownership check).
-	base   uintptr // first slot
+	base   addr    // first slot
 	span   uintptr // bytes from the first slot to the end of the last; 1 for a single buffer
 	mask   uintptr // distance between slots - 1; 0 for a single buffer
-	states uintptr // address of the state bytes, one per slot
+	states addr    // the state bytes, one per slot
 	// fast is the pool when Put may cache this region's buffers on its fast path, else nil
 	// (oversize buffers, Secure and Debug pools, which do work on every Put).
 	fast    *BufferPool
@@ -55,7 +54,7 @@ type region struct {
 	_     [64]byte // keep the slab bookkeeping below off the line Puts read
 
 	// Slab bookkeeping, guarded by the class's slabMu.
-	freeStack  uintptr // address of nslots uint16 slot indexes, nfree of them in use
+	freeStack  addr // nslots uint16 slot indexes, nfree of them in use
 	nfree      int
 	carved     int // slots below carved have been handed out at least once
 	nslots     int
@@ -65,32 +64,26 @@ type region struct {
 	unlocked   bool // Trim unlocked free slots of this pinned slab: lock it again on reuse
 }
 
-func (r *region) stateAt(idx int) *uint8 {
-	return (*uint8)(ptr(r.states + uintptr(idx)<<(r.shift-r.stShift)))
-}
+func (r *region) stateAt(idx int) *uint8 { return (r.states + addr(idx)).state() }
 
-func (r *region) freeSlot(i int) *uint16 {
-	return (*uint16)(ptr(r.freeStack + uintptr(i)*2))
-}
+func (r *region) freeSlot(i int) *uint16 { return (r.freeStack + addr(2*i)).uint16At() }
 
-func (r *region) slotAddr(idx int) uintptr { return r.base + uintptr(idx)<<r.shift }
+func (r *region) slotAddr(idx int) addr { return r.base + addr(idx)<<r.shift }
 
-func (r *region) entry(idx int) entry {
-	return entry{r.slotAddr(idx), uintptr(unsafe.Pointer(r.stateAt(idx)))}
-}
+func (r *region) entry(idx int) entry { return entry{r.slotAddr(idx), addrOfState(r.stateAt(idx))} }
 
 // slot returns the state byte of the slot that starts at addr, or ok == false when addr starts
 // no slot of r. This range check is what refuses every address r does not hold.
-func (r *region) slot(addr uintptr) (st *uint8, ok bool) {
-	off := addr - r.base
+func (r *region) slot(a addr) (st *uint8, ok bool) {
+	off := uintptr(a - r.base)
 	if off >= r.span || off&r.mask != 0 {
 		return nil, false
 	}
-	return (*uint8)(ptr(r.states + off>>(r.stShift&63))), true
+	return (r.states + addr(off>>(r.stShift&63))).state(), true
 }
 
 // memStart is the first byte of r's mapping.
-func (r *region) memStart() uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(r.mem))) }
+func (r *region) memStart() addr { return addrOfSlice(r.mem) }
 
 // mapRegion maps bytes for a region: aligned to a granule (the page map's unit, and a huge
 // page), pinned when the pool asks, fenced by guard pages when guard is set, and kept out of
@@ -158,8 +151,8 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 	if err != nil {
 		return nil, err
 	}
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
-	base := start + uintptr(hdr)
+	start := addrOfSlice(mem)
+	base := start + addr(hdr)
 	if canary {
 		pg := offheap.PageSize()
 		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
@@ -169,13 +162,13 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 				return nil, err
 			}
 		}
-		base += uintptr(pg)
+		base += addr(pg)
 	}
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
-		states: start + uintptr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift,
+		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift,
 		pinned: pinned, mem: mem, size: size, pool: p, home: home,
-		freeStack: (start + uintptr(colour+n) + 1) &^ 1, nslots: n, partialIdx: -1,
+		freeStack: (start + addr(colour+n) + 1) &^ 1, nslots: n, partialIdx: -1,
 		canary: canary,
 	}
 	if p.cachesPuts() {
@@ -200,13 +193,13 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 		size = cap(mem)
 	}
 	r := &region{
-		base: uintptr(unsafe.Pointer(unsafe.SliceData(mem))), span: 1, class: c, kind: kind,
+		base: addrOfSlice(mem), span: 1, class: c, kind: kind,
 		pinned: pinned, mem: mem, size: size, partialIdx: -1, pool: p,
 	}
 	if c >= 0 && p.cachesPuts() {
 		r.fast = p
 	}
-	r.states = uintptr(unsafe.Pointer(&r.state))
+	r.states = addrOfState(&r.state)
 	if err := p.register(r); err != nil {
 		return nil, err
 	}
@@ -230,7 +223,7 @@ func (p *BufferPool) register(r *region) error {
 	}
 	p.growMu.Lock()
 	lo := r.memStart()
-	if p.closed.Load() || !setPages(lo, lo+uintptr(cap(r.mem)), r) {
+	if p.closed.Load() || !setPages(lo, lo+addr(cap(r.mem)), r) {
 		p.growMu.Unlock()
 		p.freeMapping(r, true)
 		if p.closed.Load() {
@@ -252,7 +245,7 @@ func (p *BufferPool) register(r *region) error {
 func (p *BufferPool) unmap(r *region) int64 {
 	p.growMu.Lock()
 	lo := r.memStart()
-	setPages(lo, lo+uintptr(cap(r.mem)), nil)
+	setPages(lo, lo+addr(cap(r.mem)), nil)
 	delete(p.regions, r)
 	p.unmaps.Add(1)
 	if r.pinned {
@@ -302,7 +295,3 @@ func (p *BufferPool) retryStuck() int64 {
 	}
 	return n
 }
-
-// ptr turns an address into a pointer without a conversion that vet or checkptr would
-// question. Used for off-heap memory only.
-func ptr(addr uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&addr)) }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"unsafe"
 )
 
 // Region is one mapping of the pool: a slab of same-size slots, or one buffer's own mapping.
@@ -53,18 +52,18 @@ func (p *BufferPool) RegionOf(b []byte) (Region, int, error) {
 	if cap(b) == 0 {
 		return Region{}, 0, fmt.Errorf("%w: RegionOf of an empty slice", ErrNotOwned)
 	}
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	a := addrOfSlice(b)
 	p.growMu.Lock()
 	defer p.growMu.Unlock()
-	r := lookup(addr)
+	r := lookup(a)
 	if r == nil || r.pool != p {
-		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, addr)
+		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, a)
 	}
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
-	if addr-lo >= uintptr(cap(r.mem)) {
-		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, addr)
+	lo := r.memStart()
+	if uintptr(a-lo) >= uintptr(cap(r.mem)) {
+		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, a)
 	}
-	return r.public(), int(addr - lo), nil
+	return r.public(), int(a - lo), nil
 }
 
 // Owner returns the whole buffer (len == cap == the buffer's capacity) holding b's first
@@ -76,21 +75,21 @@ func (p *BufferPool) Owner(b []byte) ([]byte, error) {
 	if cap(b) == 0 {
 		return nil, fmt.Errorf("%w: Owner of an empty slice", ErrNotOwned)
 	}
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	start, size, ok := p.bufferAt(addr)
+	a := addrOfSlice(b)
+	start, size, ok := p.bufferAt(a)
 	if !ok {
-		return nil, fmt.Errorf("%w: %#x is in no buffer that is out", ErrNotOwned, addr)
+		return nil, fmt.Errorf("%w: %#x is in no buffer that is out", ErrNotOwned, a)
 	}
-	return unsafe.Slice((*byte)(ptr(start)), size), nil
+	return start.bytes(size), nil
 }
 
 // bufferAt finds the buffer that is out and holds addr: its first byte and its capacity.
-func (p *BufferPool) bufferAt(addr uintptr) (start uintptr, size int, ok bool) {
-	r := lookup(addr)
-	if r == nil || r.pool != p || addr < r.base {
+func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
+	r := lookup(a)
+	if r == nil || r.pool != p || a < r.base {
 		return 0, 0, false
 	}
-	off := addr - r.base
+	off := uintptr(a - r.base)
 	if r.kind == kindSlab {
 		if off >= r.span {
 			return 0, 0, false
@@ -99,7 +98,7 @@ func (p *BufferPool) bufferAt(addr uintptr) (start uintptr, size int, ok bool) {
 		if off-slot >= uintptr(r.size) { // a canary, between two slots
 			return 0, 0, false
 		}
-		start = r.base + slot
+		start = r.base + addr(slot)
 	} else {
 		if off >= uintptr(r.size) {
 			return 0, 0, false

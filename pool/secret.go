@@ -3,7 +3,6 @@ package pool
 import (
 	"errors"
 	"fmt"
-	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -35,17 +34,17 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 	if frozen {
 		what = "Freeze"
 	}
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	r := lookup(addr)
+	a := addrOfSlice(b)
+	r := lookup(a)
 	if r == nil || r.pool != p || cap(b) == 0 {
-		return fmt.Errorf("%w: %s(%#x)", ErrNotOwned, what, addr)
+		return fmt.Errorf("%w: %s(%#x)", ErrNotOwned, what, a)
 	}
-	st, ok := r.slot(addr)
+	st, ok := r.slot(a)
 	if !ok || *st != stateOut {
-		return fmt.Errorf("%w: %s(%#x): not a buffer that is out", ErrNotOwned, what, addr)
+		return fmt.Errorf("%w: %s(%#x): not a buffer that is out", ErrNotOwned, what, a)
 	}
 	if !p.cfg.Secure {
-		return fmt.Errorf("%w: %s(%#x)", ErrNotSecure, what, addr)
+		return fmt.Errorf("%w: %s(%#x)", ErrNotSecure, what, a)
 	}
 	if r.kind == kindSlab {
 		return fmt.Errorf("%w: %s of a %d-byte buffer", ErrSharedPage, what, r.size)
@@ -92,9 +91,8 @@ func (p *BufferPool) Purge() int {
 	for r := range p.regions {
 		switch r.kind {
 		case kindSlab:
-			stride := uintptr(1) << r.shift
 			for i := 0; i < r.nslots; i++ {
-				offheap.Wipe(unsafe.Slice((*byte)(ptr(r.base+uintptr(i)*stride)), r.size))
+				offheap.Wipe(r.slotAddr(i).bytes(r.size))
 			}
 			n += r.nslots
 		default:

@@ -8,21 +8,21 @@ import (
 
 // canaryOf returns the canary word of the buffer at addr: the pool's secret mixed with the
 // address, so that a canary copied from another slot does not pass.
-func (p *BufferPool) canaryOf(addr uintptr) uint64 { return p.canary ^ uint64(addr)*0x9e3779b97f4a7c15 }
+func (p *BufferPool) canaryOf(a addr) uint64 { return p.canary ^ uint64(a)*0x9e3779b97f4a7c15 }
 
 // setCanary writes the canary after slot idx of a canary slab, when the slot is first used.
 func (p *BufferPool) setCanary(r *region, idx int) {
 	if r.canary {
-		addr := r.slotAddr(idx)
-		*(*uint64)(ptr(addr + uintptr(r.size))) = p.canaryOf(addr)
+		a := r.slotAddr(idx)
+		*(a + addr(r.size)).uint64At() = p.canaryOf(a)
 	}
 }
 
 // secure applies a Secure or Debug pool's rules to a buffer coming back: check its canary,
 // wipe it, make it inaccessible. A broken canary takes the buffer out of service for good.
 func (p *BufferPool) secure(e entry, r *region) error {
-	b := makeSlice(e.addr, r.size, r.size)
-	if r.canary && *(*uint64)(ptr(e.addr + uintptr(r.size))) != p.canaryOf(e.addr) {
+	b := e.addr.bytes(r.size)
+	if r.canary && *(e.addr + addr(r.size)).uint64At() != p.canaryOf(e.addr) {
 		offheap.Wipe(b)
 		p.canaries.Add(1)
 		p.countPutUnpinned(r.class)
@@ -43,7 +43,7 @@ func (p *BufferPool) secure(e entry, r *region) error {
 // quarantine retires a slot whose canary was broken: it is neither cached nor freed, so it
 // is never handed out again, and its slab is unmapped when nothing else of it is in use.
 func (p *BufferPool) quarantine(e entry, r *region) {
-	*(*uint8)(ptr(e.state)) = stateBroken
+	*e.state.state() = stateBroken
 	sc := &p.classes[r.class]
 	sc.slabMu.Lock()
 	r.live--

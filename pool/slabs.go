@@ -190,7 +190,7 @@ func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 	sc.slabMu.Lock()
 	for _, e := range es {
 		r := lookup(e.addr)
-		*(*uint8)(ptr(e.state)) = stateFree
+		*e.state.state() = stateFree
 		*r.freeSlot(r.nfree) = uint16((e.addr - r.base) >> r.shift)
 		r.nfree++
 		r.live--
@@ -217,7 +217,7 @@ func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 // to the system.
 func (p *BufferPool) release(e entry, r *region) int64 {
 	if r.kind != kindSlab {
-		*(*uint8)(ptr(e.state)) = stateFree
+		*e.state.state() = stateFree
 		if r.kind == kindMapping {
 			p.classes[r.class].live.Add(-1)
 		}

@@ -3,7 +3,6 @@ package pool
 import (
 	"errors"
 	"fmt"
-	"unsafe"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -30,8 +29,8 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
 	}
-	*(*uint8)(ptr(e.state)) = stateOut
-	b := makeSlice(e.addr, size, sc.size)
+	*e.state.state() = stateOut
+	b := e.addr.buffer(size, sc.size)
 	if p.cfg.Debug {
 		if err := offheap.Protect(b, offheap.ProtReadWrite); err != nil {
 			p.countPutUnpinned(c)
@@ -194,18 +193,18 @@ func (p *BufferPool) getOther(size int) ([]byte, error) {
 	p.oversizeGets.Add(1)
 	p.oversizeOut.Add(int64(r.size))
 	p.notePeak(p.inUseBytes())
-	return unsafe.Slice((*byte)(ptr(r.base)), r.size)[:size], nil
+	return r.base.bytes(r.size)[:size], nil
 }
 
 // putSlow answers every Put that the fast path did not take: refusals, and buffers the P's
 // loaded magazine could not take: it is full, the pool is Secure or Debug (work on every
 // Put), draining or closed, or the buffer is oversize (unmapped at once).
-func (p *BufferPool) putSlow(addr uintptr) error {
-	r := lookup(addr)
+func (p *BufferPool) putSlow(a addr) error {
+	r := lookup(a)
 	if r == nil || r.pool != p {
-		return p.putUnknown(addr)
+		return p.putUnknown(a)
 	}
-	st, ok := r.slot(addr)
+	st, ok := r.slot(a)
 	if !ok {
 		return p.refuse(ErrNotOwned)
 	}
@@ -227,7 +226,7 @@ func (p *BufferPool) putSlow(addr uintptr) error {
 		}
 		*st = stateIdle
 	}
-	e := entry{addr, uintptr(unsafe.Pointer(st))}
+	e := entry{a, addrOfState(st)}
 	if r.frozen {
 		p.melt(r)
 	}

