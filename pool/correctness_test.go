@@ -8,8 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/zeropool-go/zeropool/offheap"
 )
 
 // Get(0) hands out nothing anyone can append into in place: two pools' empty buffers never
@@ -156,40 +154,4 @@ func TestDebugPoolRefusesConcurrentDoublePut(t *testing.T) {
 	s := p.Stats()
 	assert.Equal(t, int64(2), s.InUse)
 	assert.Equal(t, uint64(600), s.DoublePuts)
-}
-
-// Trim on a Pinned pool gives back the free slots of slabs that still have buffers out:
-// unlocked first (the kernel refuses to discard locked pages), then discarded; the slab is
-// locked again when a slot is reused.
-func TestTrimReleasesPinnedFreeSlots(t *testing.T) {
-	if !hasCapIPCLock() {
-		t.Skip("needs CAP_IPC_LOCK to pin 2 MiB slabs")
-	}
-	oneP(t)
-	p := newPool(t, Config{Pinned: true, LocalCacheSize: 1})
-	var bufs [][]byte
-	for range 64 {
-		b := p.Get(64 << 10)
-		touchPages(b)
-		bufs = append(bufs, b)
-	}
-	held := bufs[0] // keeps the slab mapped
-	free := bufs[1:]
-	for _, b := range free {
-		require.NoError(t, p.Put(b))
-	}
-	lockedBefore := vmLck(t)
-	require.Equal(t, int64(len(free))*64<<10, resident(t, free), "the put-back buffers are resident")
-	p.Trim()
-	assert.Zero(t, resident(t, free), "Trim gave the free slots' pages back")
-	assert.Zero(t, p.Stats().UnreleasedBytes, "the kernel refused nothing")
-	assert.Less(t, vmLck(t), lockedBefore, "VmLck falls: the free slots were unlocked")
-	// Reuse locks the slab again.
-	b := p.Get(64 << 10)
-	touchPages(b)
-	flags, err := offheap.VmFlags(b)
-	require.NoError(t, err)
-	assert.Contains(t, flags, "lo", "the reused slot is locked again")
-	require.NoError(t, p.Put(b))
-	require.NoError(t, p.Put(held))
 }

@@ -3,7 +3,6 @@ package pool
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -161,18 +160,13 @@ func vmLck(t testing.TB) int64 { return procStatus(t, "VmLck") }
 // hasCapIPCLock reports whether CAP_IPC_LOCK is in this process's effective set, so that mlock
 // is not bounded by RLIMIT_MEMLOCK.
 func hasCapIPCLock() bool {
-	data, err := os.ReadFile("/proc/self/status")
+	v, err := procfs.StatusField("CapEff")
 	if err != nil {
 		return false
 	}
 	const capIPCLock = 14
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return err == nil && caps&(1<<capIPCLock) != 0
-		}
-	}
-	return false
+	caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+	return err == nil && caps&(1<<capIPCLock) != 0
 }
 
 // childValues reads the "key=value" pairs a child printed on lines starting with "child:".

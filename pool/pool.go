@@ -18,7 +18,7 @@ type BufferPool struct {
 	// Read by every Get and Put; written only while the pool is built.
 	locals    atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
 	classes   []sizeClass
-	maxClass  int // size of the largest pooled class
+	maxPooled int // size of the largest pooled class: bigger Gets get a mapping of their own
 	shardMask int
 	minClass  int // lowest class that holds buffers (Debug pools: a page)
 	cfg       Config
@@ -102,7 +102,7 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	nclass := classOf(cfg.MaxBufferSize) + 1
 	p := &BufferPool{
 		cfg:         cfg,
-		maxClass:    cfg.MaxBufferSize,
+		maxPooled:   cfg.MaxBufferSize,
 		shardMask:   cfg.NumShards - 1,
 		regions:     make(map[*region]struct{}),
 		localBudget: cfg.MaxIdleBytes / localShare,
@@ -204,9 +204,9 @@ func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size, false
 func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	// Read before pinning: on a nil pool this is a plain, recoverable nil-pointer panic,
 	// where the same dereference while pinned would be a fatal error.
-	maxClass := p.maxClass
+	maxPooled := p.maxPooled
 	pid := procPin()
-	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) && uint(size-1) < uint(maxClass) {
+	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) && uint(size-1) < uint(maxPooled) {
 		l := ls[pid]
 		c := classOf(size) & (classSlots - 1)
 		raceAcquire(l)

@@ -121,8 +121,8 @@ func (p *BufferPool) Preallocate(size, n int) error {
 	if n <= 0 {
 		return nil
 	}
-	if size <= 0 || size > p.maxClass {
-		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, p.maxClass)
+	if size <= 0 || size > p.maxPooled {
+		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, p.maxPooled)
 	}
 	c := max(classOf(size), p.minClass)
 	before := p.classStats(c).Idle

@@ -18,9 +18,9 @@ func (p *BufferPool) setCanary(r *region, idx int) {
 	}
 }
 
-// secure applies a Secure or Debug pool's rules to a buffer coming back: check its canary,
+// checkAndSeal applies a Secure or Debug pool's rules to a buffer coming back: check its canary,
 // wipe it, make it inaccessible. A broken canary takes the buffer out of service for good.
-func (p *BufferPool) secure(e entry, r *region) error {
+func (p *BufferPool) checkAndSeal(e entry, r *region) error {
 	b := e.addr.bytes(r.size)
 	if r.canary && *(e.addr + addr(r.size)).uint64At() != p.canaryOf(e.addr) {
 		offheap.Wipe(b)

@@ -14,7 +14,7 @@ const maxRequest = 1 << 46
 // a full magazine of the depot, the free slots of the class's slabs, or fresh memory. With
 // zero, the buffer is cleared unless its memory is fresh (zero already).
 func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
-	if uint(size-1) >= uint(p.maxClass) {
+	if uint(size-1) >= uint(p.maxPooled) {
 		return p.getOther(size) // a fresh mapping, or Get(0): nothing to clear
 	}
 	if p.closed.Load() {
@@ -231,7 +231,7 @@ func (p *BufferPool) putSlow(a addr) error {
 		p.melt(r)
 	}
 	if p.cfg.Secure || p.cfg.Debug {
-		if err := p.secure(e, r); err != nil {
+		if err := p.checkAndSeal(e, r); err != nil {
 			return err
 		}
 	}

@@ -169,3 +169,35 @@ func TestMaxBuffersPerShardBoundsLooseBuffers(t *testing.T) {
 	}
 	assert.Equal(t, int64(2), p.Stats().Idle)
 }
+
+// MaxIdleBytes bounds what the pool keeps: 16 buffers of 4 MiB, all touched, come back to a
+// pool that may keep 8 MiB idle; the rest goes back to the system at once, so resident memory
+// stays within the bound.
+func TestMaxIdleBytesBoundsResidentMemory(t *testing.T) {
+	const MiB = 1 << 20
+	const bound = 8 * MiB
+	p := newPool(t, Config{MaxIdleBytes: bound})
+	base := rssAnon(t)
+	var bufs [][]byte
+	for range 16 {
+		b := p.Get(4 * MiB)
+		touchPages(b)
+		bufs = append(bufs, b)
+	}
+	peak := rssAnon(t)
+	require.Equal(t, int64(64*MiB), resident(t, bufs), "64 MiB out and resident")
+	for _, b := range bufs {
+		require.NoError(t, p.Put(b))
+	}
+	after := rssAnon(t)
+	assert.LessOrEqual(t, resident(t, bufs), int64(bound), "what is resident of the buffers stays within the bound")
+	s := p.Stats()
+	t.Logf("RssAnon: %s before, %s with 64 MiB out, %s after the Puts; %s", FormatBytes(base),
+		FormatBytes(peak), FormatBytes(after), s)
+	assert.LessOrEqual(t, s.IdleBytes, int64(bound))
+	assert.LessOrEqual(t, s.MappedBytes, int64(bound))
+	assert.Positive(t, s.Idle, "the pool still keeps what fits")
+	if !raceEnabled { // the race detector's shadow memory moves RssAnon by itself
+		assert.LessOrEqual(t, after-base, int64(bound+4*MiB), "resident memory grew by no more than the bound (and some slack)")
+	}
+}

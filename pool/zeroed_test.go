@@ -1,0 +1,64 @@
+package pool
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// GetZeroed does not touch memory that is zero already: a fresh 64 MiB buffer comes back with
+// none of its pages resident, while a reused one is cleared.
+func TestGetZeroedLeavesFreshMemoryAlone(t *testing.T) {
+	const MiB = 1 << 20
+	oneP(t)
+	p := newPool(t, Config{})
+	b := p.GetZeroed(64 * MiB)
+	assert.Zero(t, resident(t, [][]byte{b}), "a fresh buffer was faulted in by GetZeroed")
+	touchPages(b)
+	require.NoError(t, p.Put(b))
+	c := p.GetZeroed(64 * MiB)
+	require.Equal(t, addrOf(b), addrOf(c), "the buffer is reused")
+	assert.True(t, allZero(c), "a reused buffer is cleared")
+	require.NoError(t, p.Put(c))
+}
+
+func TestGetZeroedAfterDirtyReuse(t *testing.T) {
+	oneP(t)
+	cases := []struct {
+		name string
+		cfg  Config
+		size int
+	}{
+		// the buffer waits in the P's cache
+		{"local cache", Config{}, 4096},
+		{"local cache small", Config{}, 100},
+		// a class too large for a P's share of MaxIdleBytes waits in the shards
+		{"shard", Config{MaxIdleBytes: 8 << 20}, 4 << 20},
+		// buffers below MinBufferSize go back to their slab's free list: the next Get takes
+		// the slot from there, not from a cache
+		{"slab free list", Config{MinBufferSize: 1 << 20}, 8192},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPool(t, tc.cfg)
+			a := p.Get(tc.size)
+			addr := addrOf(a)
+			full := a[:cap(a)]
+			for i := range full {
+				full[i] = 0xa5
+			}
+			require.NoError(t, p.Put(a))
+			b := p.GetZeroed(tc.size)
+			require.Equal(t, addr, addrOf(b), "the dirty buffer is reused")
+			require.Len(t, b, tc.size)
+			assert.True(t, allZero(b), "GetZeroed zeroes a reused buffer")
+			require.NoError(t, p.Put(b))
+
+			c := p.Get(tc.size)
+			require.Equal(t, addr, addrOf(c))
+			c[0] = 1
+			require.NoError(t, p.Put(c))
+		})
+	}
+}
