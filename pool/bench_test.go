@@ -1,84 +1,73 @@
-package pool
+package pool_test
 
 import (
-	"fmt"
-	"sync"
+	"strconv"
 	"testing"
+
+	wl "github.com/zeropool-go/zeropool/internal/workloads"
+	"github.com/zeropool-go/zeropool/pool"
 )
 
-// The hot path against sync.Pool in the same run: the ratio is what counts, not the absolute
-// times (the machines are shared and noisy). bench/ compares against more peers.
+// The headline workloads of the package against sync.Pool in the same run (the ratio is what
+// counts, not the absolute times: the machines are shared and noisy). The loops are defined
+// once, in internal/workloads, which bench/ (more peers) and `zeropool bench` run too.
+
 func BenchmarkHotPath(b *testing.B) {
-	for _, size := range []int{4 << 10, 64 << 10, 1 << 20, 4 << 20} {
-		b.Run(fmt.Sprintf("size=%s/impl=zeropool", FormatBytes(int64(size))), func(b *testing.B) {
-			p := New()
+	for _, size := range wl.HotPathSizes {
+		b.Run("size="+wl.SizeName(size)+"/impl=zeropool", func(b *testing.B) {
+			p := pool.New()
 			defer p.Close()
-			p.Put(p.Get(size))
 			b.ReportAllocs()
-			for b.Loop() {
-				buf := p.Get(size)
-				buf[0] = 1
-				_ = p.Put(buf)
-			}
+			wl.HotPath(b, p, size)
 		})
-		b.Run(fmt.Sprintf("size=%s/impl=sync.Pool", FormatBytes(int64(size))), func(b *testing.B) {
-			sp := sync.Pool{New: func() any { s := make([]byte, size); return &s }}
+		b.Run("size="+wl.SizeName(size)+"/impl=sync.Pool", func(b *testing.B) {
 			b.ReportAllocs()
-			for b.Loop() {
-				buf := sp.Get().(*[]byte)
-				(*buf)[0] = 1
-				sp.Put(buf)
-			}
+			wl.HotPathSyncPool(b, size)
 		})
 	}
 }
 
 func BenchmarkHotPathParallel(b *testing.B) {
-	const size = 64 << 10
-	b.Run("impl=zeropool", func(b *testing.B) {
-		p := New()
-		defer p.Close()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				buf := p.Get(size)
-				buf[0] = 1
-				_ = p.Put(buf)
-			}
+	for _, size := range wl.ParallelSizes {
+		b.Run("size="+wl.SizeName(size)+"/impl=zeropool", func(b *testing.B) {
+			p := pool.New()
+			defer p.Close()
+			b.ReportAllocs()
+			wl.HotPathParallel(b, p, size)
 		})
-	})
-	b.Run("impl=sync.Pool", func(b *testing.B) {
-		sp := sync.Pool{New: func() any { s := make([]byte, size); return &s }}
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				buf := sp.Get().(*[]byte)
-				(*buf)[0] = 1
-				sp.Put(buf)
-			}
+		b.Run("size="+wl.SizeName(size)+"/impl=sync.Pool", func(b *testing.B) {
+			b.ReportAllocs()
+			wl.HotPathParallelSyncPool(b, size)
 		})
-	})
+	}
+}
+
+func BenchmarkBurst(b *testing.B) {
+	for _, size := range wl.BurstSizes {
+		for _, n := range wl.BurstNs {
+			name := "size=" + wl.SizeName(size) + "/n=" + strconv.Itoa(n)
+			b.Run(name+"/impl=zeropool", func(b *testing.B) {
+				p := pool.New()
+				defer p.Close()
+				b.ReportAllocs()
+				wl.Burst(b, p, size, n)
+			})
+			b.Run(name+"/impl=sync.Pool", func(b *testing.B) {
+				b.ReportAllocs()
+				wl.BurstSyncPool(b, size, n)
+			})
+		}
+	}
 }
 
 // A secret's round trip: Get 32 bytes from a Secure pool, copy a key in, Put (which checks
 // the canary and wipes).
 func BenchmarkSecureGetPut32(b *testing.B) {
-	p, err := NewWithConfig(Config{Secure: true})
+	p, err := pool.NewWithConfig(pool.Config{Secure: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	key := make([]byte, 32)
-	for i := range key {
-		key[i] = byte(i)
-	}
-	_ = p.Put(p.Get(32))
 	b.ReportAllocs()
-	for b.Loop() {
-		buf := p.Get(32)
-		copy(buf, key)
-		if err := p.Put(buf); err != nil {
-			b.Fatal(err)
-		}
-	}
+	wl.Secret(b, p)
 }
