@@ -3,9 +3,7 @@ package iouring
 import (
 	"errors"
 	"os"
-	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"unsafe"
@@ -295,9 +293,7 @@ func TestMemlockLimit(t *testing.T) {
 		memlockChild(t)
 		return
 	}
-	if os.Getuid() != 0 {
-		t.Skip("needs root to start a child process as uid 65534")
-	}
+	childtest.SkipUnlessRoot(t)
 	if err := uringUnavailable(); err != nil {
 		t.Skip(err)
 	}
@@ -305,7 +301,7 @@ func TestMemlockLimit(t *testing.T) {
 	t.Logf("child output:\n%s", out)
 	require.NoError(t, err, "the child failed:\n%s", out)
 	assert.Contains(t, out, "--- PASS: "+t.Name())
-	v := childValues(t, out)
+	v := childtest.Values(t, out)
 	require.Contains(t, v, "uid", "child output:\n%s", out)
 	assert.Equal(t, int64(childtest.Nobody), v["uid"], "the child ran unprivileged")
 	assert.Equal(t, int64(memlockLimit), v["memlock"])
@@ -350,22 +346,4 @@ func memlockChild(t *testing.T) {
 	require.NoError(t, p.Close())
 	childLine("uid=%d memlock=%d memlock-refused=%d vmpin=%d vmlck=%d vmpin-after=%d",
 		os.Getuid(), lim.Cur, refused, pin, lck, vmPin(t))
-}
-
-// childValues reads the "key=value" pairs a child printed on lines starting with "child:".
-func childValues(t *testing.T, out string) map[string]int64 {
-	t.Helper()
-	vals := map[string]int64{}
-	for _, m := range regexp.MustCompile(`(?m)^child:(.*)$`).FindAllStringSubmatch(out, -1) {
-		for _, kv := range strings.Fields(m[1]) {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				continue
-			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			require.NoError(t, err, "child value %q", kv)
-			vals[k] = n
-		}
-	}
-	return vals
 }

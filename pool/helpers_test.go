@@ -3,7 +3,6 @@ package pool
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -167,25 +166,6 @@ func hasCapIPCLock() bool {
 	const capIPCLock = 14
 	caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 	return err == nil && caps&(1<<capIPCLock) != 0
-}
-
-// childValues reads the "key=value" pairs a child printed on lines starting with "child:".
-func childValues(t *testing.T, out string) map[string]int64 {
-	t.Helper()
-	vals := map[string]int64{}
-	re := regexp.MustCompile(`(?m)^child:(.*)$`)
-	for _, m := range re.FindAllStringSubmatch(out, -1) {
-		for _, kv := range strings.Fields(m[1]) {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				continue
-			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			require.NoError(t, err, "child value %q", kv)
-			vals[k] = n
-		}
-	}
-	return vals
 }
 
 // ptr turns an address of the pool's memory into a pointer, for tests that touch memory by

@@ -66,14 +66,12 @@ func TestPinningDegradesGracefully(t *testing.T) {
 		pinningChild(t)
 		return
 	}
-	if os.Getuid() != 0 {
-		t.Skip("needs root to start a child process as uid 65534")
-	}
+	childtest.SkipUnlessRoot(t)
 	out, err := childtest.Run(t, t.Name(), childtest.Options{Unprivileged: true})
 	t.Logf("child output:\n%s", out)
 	require.NoError(t, err, "the child failed:\n%s", out)
 	assert.Contains(t, out, "--- PASS: "+t.Name())
-	v := childValues(t, out)
+	v := childtest.Values(t, out)
 	require.Contains(t, v, "uid", "child output:\n%s", out)
 	assert.Equal(t, int64(childtest.Nobody), v["uid"], "the child ran unprivileged")
 	assert.Equal(t, int64(64<<10), v["memlock"])

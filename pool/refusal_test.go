@@ -25,7 +25,7 @@ func TestTryGetSystemRefusal(t *testing.T) {
 	t.Logf("child output:\n%s", out)
 	require.NoError(t, err, "the child failed")
 	assert.Contains(t, out, "--- PASS: "+t.Name())
-	v := childValues(t, out)
+	v := childtest.Values(t, out)
 	require.Contains(t, v, "refused", "child output:\n%s", out)
 	assert.Equal(t, int64(2), v["refused"], "both 8 GiB requests were refused")
 	assert.Equal(t, int64(0), v["in-use"])

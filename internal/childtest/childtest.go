@@ -15,7 +15,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -213,4 +215,34 @@ func copyReadable(t testing.TB, src, dir string) string {
 	require.NoError(t, errors.Join(err, out.Close()))
 	require.NoError(t, os.Chmod(dst, 0o755))
 	return dst
+}
+
+// Values reads the "key=value" pairs (integers) a child printed on lines starting with
+// "child:", for the parent to check.
+func Values(t testing.TB, out string) map[string]int64 {
+	t.Helper()
+	vals := map[string]int64{}
+	for _, m := range childLine.FindAllStringSubmatch(out, -1) {
+		for _, kv := range strings.Fields(m[1]) {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(t, err, "child value %q", kv)
+			vals[k] = n
+		}
+	}
+	return vals
+}
+
+var childLine = regexp.MustCompile(`(?m)^child:(.*)$`)
+
+// SkipUnlessRoot skips a parent test that must start an unprivileged child: only root can
+// change a child's uid.
+func SkipUnlessRoot(t testing.TB) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("needs root to start a child process as uid 65534")
+	}
 }
