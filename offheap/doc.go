@@ -6,6 +6,11 @@
 // MADV_DONTDUMP, MADV_WIPEONFORK, MADV_DONTFORK, guard pages, transparent huge pages), and
 // VmFlags reads back what the kernel actually applied from /proc/self/smaps.
 //
+// Map makes the same mappings for a holder that keeps them to itself (a pool): the returned
+// Mapping's methods protect, discard, guard, lock and unmap it, while the package-level Free
+// and range operations refuse its memory with ErrNotOwned, so that no caller can change a
+// pool's pages behind its back.
+//
 // The work is done by a backend. The "syscall" backend (golang.org/x/sys/unix) is always
 // compiled in; other backends register themselves from build-tagged files. Backends lists the
 // ones in this binary.

@@ -18,6 +18,11 @@ var (
 	// for range operations, does not lie inside one): foreign memory, an interior slice, or a
 	// mapping already freed.
 	ErrNotMapped = errors.New("offheap: not a live mapping from Alloc")
+	// ErrNotOwned is returned by Free and the package-level range operations (Protect,
+	// Discard, Guard, Lock, Unlock) for memory of a Mapping: it belongs to its holder (a pool),
+	// and changing its pages behind the holder's back would crash the process. The error wraps
+	// ErrInvalid as well, so errors.Is matches either.
+	ErrNotOwned = errors.New("offheap: memory belongs to a pool (a Mapping); only its holder may change it")
 	// ErrPinFailed is returned by Alloc with PinRequired when the kernel refuses to lock the
 	// mapping (RLIMIT_MEMLOCK, no CAP_IPC_LOCK); it wraps the errno.
 	ErrPinFailed = errors.New("offheap: could not lock the mapping into RAM")
@@ -31,16 +36,20 @@ func PageSize() int { return pageSize }
 // maxSize bounds a request well below the 47-bit user address space.
 const maxSize = 1 << 46
 
-// mapping is one live result of Alloc.
+// mapping is the record of one live mapping, from Alloc or Map.
 type mapping struct {
 	addr, size  uintptr // the usable range handed out
 	base, total uintptr // the whole mapping, guard pages included
 	be          backend
 	spec        mapSpec
+	owner       *Mapping // the handle that owns it, or nil for a mapping from Alloc
 }
 
-// live holds every mapping from Alloc not yet freed, sorted by addr, so that Free and the
-// range operations can refuse memory that is not theirs instead of corrupting it.
+// live holds every mapping not yet unmapped, from Alloc and Map alike, sorted by addr, so that
+// Free and the range operations can refuse memory that is not theirs instead of corrupting it.
+// A record leaves it only once the kernel has unmapped the memory: the write lock is held
+// across that munmap, so that no new mapping at the same address can be entered meanwhile
+// (the kernel serialises munmap on the process's mmap lock anyway).
 var live struct {
 	sync.RWMutex
 	m []*mapping
@@ -51,6 +60,15 @@ var live struct {
 // as Align asks); it stays valid, at a fixed address, until Free. Alloc(0) is an error: a
 // mapping needs at least one page.
 func Alloc(size int, opts ...Option) ([]byte, error) {
+	m, err := newMapping(size, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	return unsafe.Slice((*byte)(ptr(m.addr)), m.size)[:size], nil
+}
+
+// newMapping maps size bytes as opts ask and enters the record in live, owned by owner.
+func newMapping(size int, opts []Option, owner *Mapping) (*mapping, error) {
 	c := allocConfig{align: uint64(pageSize)}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
@@ -67,7 +85,7 @@ func Alloc(size int, opts ...Option) ([]byte, error) {
 	// A required lock is asked of the backend as a best-effort one and checked here, so that
 	// its failure is told apart from a failure to map, whatever the backend. The spec lives
 	// in the mapping record from the start: one allocation per Alloc, not two.
-	m := &mapping{be: be}
+	m := &mapping{be: be, owner: owner}
 	s := &m.spec
 	*s = mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags &^ specLockRequired}
 	if err := be.mapRegion(s); err != nil {
@@ -84,27 +102,46 @@ func Alloc(size int, opts ...Option) ([]byte, error) {
 	copy(live.m[i+1:], live.m[i:])
 	live.m[i] = m
 	live.Unlock()
-	return unsafe.Slice((*byte)(ptr(m.addr)), m.size)[:size], nil
+	return m, nil
 }
 
 // Free unmaps a slice returned by Alloc. The slice must start where Alloc's did; its len and
 // cap may differ. Any other slice, including one already freed, gets ErrNotMapped and nothing
-// is unmapped. After Free, every slice of the mapping is invalid: touching it faults.
+// is unmapped; memory of a Mapping gets ErrNotOwned. After Free, every slice of the mapping is
+// invalid: touching it faults.
 func Free(b []byte) error {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	live.Lock()
-	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr >= addr })
-	if i == len(live.m) || live.m[i].addr != addr || addr == 0 {
-		live.Unlock()
+	defer live.Unlock()
+	i := holding(addr)
+	if i < 0 || live.m[i].addr != addr && live.m[i].owner == nil {
 		return fmt.Errorf("%w: Free(%#x)", ErrNotMapped, addr)
 	}
 	m := live.m[i]
-	live.m = append(live.m[:i], live.m[i+1:]...)
-	live.Unlock()
+	if m.owner != nil {
+		return fmt.Errorf("%w: Free(%#x): %w", ErrInvalid, addr, ErrNotOwned)
+	}
+	return unmapLocked(i)
+}
+
+// unmapLocked unmaps live.m[i] and drops its record. The caller holds live's write lock.
+func unmapLocked(i int) error {
+	m := live.m[i]
 	if err := m.be.unmap(m.base, m.total); err != nil {
 		return fmt.Errorf("offheap: unmap %#x+%d: %w", m.base, m.total, err)
 	}
+	live.m = append(live.m[:i], live.m[i+1:]...)
 	return nil
+}
+
+// holding returns the index in live.m of the mapping whose usable range holds addr, or -1.
+// The caller holds live's lock.
+func holding(addr uintptr) int {
+	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr > addr }) - 1
+	if addr == 0 || i < 0 || addr-live.m[i].addr >= live.m[i].size {
+		return -1
+	}
+	return i
 }
 
 // Info describes a live mapping, as Stat reports it.
@@ -116,13 +153,17 @@ type Info struct {
 	Guard   string // "", "madvise" (MADV_GUARD_INSTALL) or "mprotect" (PROT_NONE pages)
 }
 
-// Stat describes the mapping that b starts. It reports what was asked and done; VmFlags reads
-// what the kernel holds now.
+// Stat describes the mapping that b starts, whether from Alloc or of a Mapping. It reports
+// what was asked and done; VmFlags reads what the kernel holds now.
 func Stat(b []byte) (Info, error) {
 	m, err := find(b, true)
 	if err != nil {
 		return Info{}, err
 	}
+	return m.info(), nil
+}
+
+func (m *mapping) info() Info {
 	in := Info{Size: int(m.size), Backend: m.be.name(), Locked: m.spec.result&resultLocked != 0}
 	if m.spec.lockErr != 0 {
 		in.LockErr = syscall.Errno(-m.spec.lockErr)
@@ -133,7 +174,7 @@ func Stat(b []byte) (Info, error) {
 			in.Guard = "madvise"
 		}
 	}
-	return in, nil
+	return in
 }
 
 // find returns the live mapping that starts at b (exact) or holds all of b[:cap(b)].
@@ -141,13 +182,12 @@ func find(b []byte, exact bool) (*mapping, error) {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	live.RLock()
 	defer live.RUnlock()
-	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr > addr }) - 1
-	if addr != 0 && i >= 0 {
+	if i := holding(addr); i >= 0 {
 		m := live.m[i]
 		if exact && m.addr == addr {
 			return m, nil
 		}
-		if !exact && addr-m.addr < m.size && uintptr(cap(b)) <= m.size-(addr-m.addr) {
+		if !exact && uintptr(cap(b)) <= m.size-(addr-m.addr) {
 			return m, nil
 		}
 	}
