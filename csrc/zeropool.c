@@ -127,25 +127,31 @@ int zp_map(struct zp_map_spec *s)
 
 	const uint64_t start = (uint64_t)(uintptr_t)raw;
 	const uint64_t addr = (start + guard + s->align - 1) & ~(s->align - 1);
-	const uint64_t base = addr - guard;
-	if (base > start)
-		(void)do_unmap(raw, base - start);
-	if (start + length > base + span)
-		(void)do_unmap(at(base + span), start + length - (base + span));
+	const uint64_t lo = addr - guard, hi = lo + span; /* the mapping proper, guards included */
+	/*
+	 * Trim the slack. The kernel can refuse (ENOMEM at vm.max_map_count, when the fresh
+	 * mapping merged with a neighbour and the trim falls in the middle of the merged run):
+	 * then the slack stays part of the mapping, so that whoever unmaps it unmaps the slack.
+	 */
+	uint64_t base = start, end = start + length;
+	if (lo > start && do_unmap(raw, lo - start) == 0)
+		base = lo;
+	if (end > hi && do_unmap(at(hi), end - hi) == 0)
+		end = hi;
 
 	int rc = 0;
 	uint32_t result = 0;
 	if (guard != 0) {
 		int installed = 0;
 		if ((s->flags & ZP_NO_GUARD_MADVISE) == 0) {
-			int e1 = do_advise(at(base), guard, MADV_GUARD_INSTALL);
+			int e1 = do_advise(at(lo), guard, MADV_GUARD_INSTALL);
 			int e2 = do_advise(at(addr + s->size), guard, MADV_GUARD_INSTALL);
 			installed = e1 == 0 && e2 == 0;
 		}
 		if (installed) {
 			result |= ZP_RESULT_GUARD_MADVISE;
 		} else {
-			if ((rc = do_protect(at(base), guard, PROT_NONE)) != 0)
+			if ((rc = do_protect(at(lo), guard, PROT_NONE)) != 0)
 				goto fail;
 			if ((rc = do_protect(at(addr + s->size), guard, PROT_NONE)) != 0)
 				goto fail;
@@ -173,13 +179,17 @@ int zp_map(struct zp_map_spec *s)
 		}
 	}
 	s->base = base;
-	s->total = span;
+	s->total = end - base;
 	s->addr = addr;
 	s->result = result;
 	return 0;
 
 fail:
-	(void)do_unmap(at(base), span);
+	/* Still mapped after a failed cleanup: say what, so that the caller unmaps it later. */
+	if (do_unmap(at(base), end - base) != 0) {
+		s->base = base;
+		s->total = end - base;
+	}
 	return rc;
 }
 

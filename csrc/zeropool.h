@@ -71,7 +71,10 @@ int zp_abi_version(void);
 /*
  * Maps s->size usable bytes aligned to s->align, with guard pages, advice and locking as
  * s->flags ask, in one call. On success fills base, total, addr and result (and lock_err
- * when a best-effort lock failed). On failure nothing stays mapped and the outputs are zero.
+ * when a best-effort lock failed); total covers any slack the kernel refused to trim off
+ * (ENOMEM at vm.max_map_count), so that unmapping base..base+total unmaps everything. On
+ * failure the outputs are zero and nothing stays mapped, unless the cleanup itself could not
+ * unmap: then base and total say what stays mapped, for the caller to unmap later.
  * -EINVAL for a NULL spec, a zero or unaligned size, a bad alignment or unknown flags;
  * -ENOMEM for a size no address space can hold.
  */

@@ -15,7 +15,9 @@ var ErrUnknownBackend = errors.New("offheap: unknown backend")
 
 // backend does the system work for one implementation. mapRegion carries out the whole mapping
 // recipe of a spec in one call, so that a native backend crosses into C once per mapping, not
-// once per syscall. Every method reports failure as an error wrapping the errno.
+// once per syscall; its outputs follow zp_map's contract in csrc/zeropool.h (on failure,
+// base and total are zero unless the cleanup could not unmap what it had mapped). Every
+// method reports failure as an error wrapping the errno.
 type backend interface {
 	name() string
 	mapRegion(s *mapSpec) error

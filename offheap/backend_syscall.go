@@ -12,7 +12,11 @@ func init() { registerBackend("syscall", func() (backend, error) { return syscal
 
 // syscallBackend makes the system calls directly through golang.org/x/sys/unix. It needs no C
 // toolchain and is always compiled in.
-type syscallBackend struct{}
+type syscallBackend struct {
+	// munmap, when set, replaces the system call: tests make it refuse, as the kernel does at
+	// vm.max_map_count, to check that nothing mapped is ever forgotten.
+	munmap func(addr, length uintptr) error
+}
 
 func (syscallBackend) name() string { return "syscall" }
 
@@ -32,8 +36,7 @@ func (b syscallBackend) mapRegion(s *mapSpec) error {
 	if s.size > math.MaxUint64-2*guard-slack {
 		return unix.ENOMEM
 	}
-	span := s.size + 2*guard
-	length := span + slack
+	length := s.size + 2*guard + slack
 	flags := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
 	if s.flags&specPopulate != 0 && slack == 0 {
 		flags |= unix.MAP_POPULATE
@@ -44,29 +47,36 @@ func (b syscallBackend) mapRegion(s *mapSpec) error {
 	}
 	start := uint64(uintptr(raw))
 	addr := (start + guard + s.align - 1) &^ (s.align - 1)
-	base := addr - guard
-	if head := base - start; head > 0 {
-		_ = b.unmap(uintptr(start), uintptr(head))
+	lo, hi := addr-guard, addr+s.size+guard // the mapping proper, guards included
+	// Trim the slack. The kernel can refuse (ENOMEM at vm.max_map_count, when the fresh
+	// mapping merged with a neighbour and the trim falls in the middle of the merged run):
+	// then the slack stays part of the mapping, so that whoever unmaps the mapping unmaps it.
+	base, end := start, start+length
+	if lo > start && b.unmap(uintptr(start), uintptr(lo-start)) == nil {
+		base = lo
 	}
-	if tail := start + length - (base + span); tail > 0 {
-		_ = b.unmap(uintptr(base+span), uintptr(tail))
+	if end > hi && b.unmap(uintptr(hi), uintptr(end-hi)) == nil {
+		end = hi
 	}
 	fail := func(err error) error {
-		_ = b.unmap(uintptr(base), uintptr(span))
 		s.result, s.lockErr = 0, 0
+		if b.unmap(uintptr(base), uintptr(end-base)) != nil {
+			// Still mapped: say what, so that the caller keeps it and unmaps it later.
+			s.base, s.total = base, end-base
+		}
 		return err
 	}
 	if guard != 0 {
 		installed := false
 		if s.flags&specNoGuardMadvise == 0 {
-			e1 := b.advise(uintptr(base), uintptr(guard), unix.MADV_GUARD_INSTALL)
+			e1 := b.advise(uintptr(lo), uintptr(guard), unix.MADV_GUARD_INSTALL)
 			e2 := b.advise(uintptr(addr+s.size), uintptr(guard), unix.MADV_GUARD_INSTALL)
 			installed = e1 == nil && e2 == nil
 		}
 		if installed {
 			s.result |= resultGuardMadvise
 		} else {
-			if err := b.protect(uintptr(base), uintptr(guard), unix.PROT_NONE); err != nil {
+			if err := b.protect(uintptr(lo), uintptr(guard), unix.PROT_NONE); err != nil {
 				return fail(err)
 			}
 			if err := b.protect(uintptr(addr+s.size), uintptr(guard), unix.PROT_NONE); err != nil {
@@ -109,11 +119,14 @@ func (b syscallBackend) mapRegion(s *mapSpec) error {
 			s.result |= resultLocked
 		}
 	}
-	s.base, s.total, s.addr = base, span, addr
+	s.base, s.total, s.addr = base, end-base, addr
 	return nil
 }
 
-func (syscallBackend) unmap(addr, length uintptr) error {
+func (b syscallBackend) unmap(addr, length uintptr) error {
+	if b.munmap != nil {
+		return b.munmap(addr, length)
+	}
 	return unix.MunmapPtr(ptr(addr), length)
 }
 

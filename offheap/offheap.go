@@ -53,6 +53,22 @@ type mapping struct {
 var live struct {
 	sync.RWMutex
 	m []*mapping
+	// stranded holds what a failed Alloc or Map could not unmap again; it is tried again
+	// after every successful unmap (which is what gives the kernel room to split a mapping).
+	stranded []strandedRange
+}
+
+type strandedRange struct {
+	be          backend
+	base, total uintptr
+}
+
+// strand keeps a range that a failed mapping left behind and says so in err.
+func strand(be backend, base, total uintptr, err error) error {
+	live.Lock()
+	live.stranded = append(live.stranded, strandedRange{be, base, total})
+	live.Unlock()
+	return fmt.Errorf("%w (and %d bytes at %#x could not be unmapped again: they stay mapped, and are unmapped after a later Free succeeds)", err, total, base)
 }
 
 // Alloc maps size bytes outside the Go heap and returns them as a slice with len == size and
@@ -89,11 +105,18 @@ func newMapping(size int, opts []Option, owner *Mapping) (*mapping, error) {
 	s := &m.spec
 	*s = mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags &^ specLockRequired}
 	if err := be.mapRegion(s); err != nil {
-		return nil, fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err)
+		err = fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err)
+		if s.total != 0 {
+			err = strand(be, uintptr(s.base), uintptr(s.total), err)
+		}
+		return nil, err
 	}
 	if c.flags&specLockRequired != 0 && s.result&resultLocked == 0 {
-		_ = be.unmap(uintptr(s.base), uintptr(s.total))
-		return nil, fmt.Errorf("%w: %d bytes (%s backend): %w", ErrPinFailed, size, be.name(), syscall.Errno(-s.lockErr))
+		err := fmt.Errorf("%w: %d bytes (%s backend): %w", ErrPinFailed, size, be.name(), syscall.Errno(-s.lockErr))
+		if uerr := be.unmap(uintptr(s.base), uintptr(s.total)); uerr != nil {
+			err = strand(be, uintptr(s.base), uintptr(s.total), err)
+		}
+		return nil, err
 	}
 	m.addr, m.size, m.base, m.total = uintptr(s.addr), uintptr(s.size), uintptr(s.base), uintptr(s.total)
 	live.Lock()
@@ -108,7 +131,10 @@ func newMapping(size int, opts []Option, owner *Mapping) (*mapping, error) {
 // Free unmaps a slice returned by Alloc. The slice must start where Alloc's did; its len and
 // cap may differ. Any other slice, including one already freed, gets ErrNotMapped and nothing
 // is unmapped; memory of a Mapping gets ErrNotOwned. After Free, every slice of the mapping is
-// invalid: touching it faults.
+// invalid: touching it faults. When the kernel refuses to unmap (ENOMEM at
+// vm.max_map_count, where unmapping from the middle of a merged run of mappings needs a new
+// map entry), Free returns an error wrapping the errno and the mapping stays live: it can be
+// used, and freed again later.
 func Free(b []byte) error {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	live.Lock()
@@ -124,14 +150,36 @@ func Free(b []byte) error {
 	return unmapLocked(i)
 }
 
-// unmapLocked unmaps live.m[i] and drops its record. The caller holds live's write lock.
+// unmapLocked unmaps live.m[i] and drops its record, or keeps it, live and usable, when the
+// kernel refuses. The caller holds live's write lock.
 func unmapLocked(i int) error {
 	m := live.m[i]
 	if err := m.be.unmap(m.base, m.total); err != nil {
-		return fmt.Errorf("offheap: unmap %#x+%d: %w", m.base, m.total, err)
+		hint := ""
+		if errors.Is(err, syscall.ENOMEM) {
+			hint = " (at vm.max_map_count the kernel cannot split a merged run of mappings to " +
+				"unmap one from its middle; the mapping stays live: unmap others and try again)"
+		}
+		return fmt.Errorf("offheap: unmap %#x+%d: %w%s", m.base, m.total, err, hint)
 	}
 	live.m = append(live.m[:i], live.m[i+1:]...)
+	if len(live.stranded) != 0 {
+		retryStrandedLocked()
+	}
 	return nil
+}
+
+// retryStrandedLocked unmaps what it can of the stranded ranges. The caller holds live's
+// write lock.
+func retryStrandedLocked() {
+	kept := live.stranded[:0]
+	for _, r := range live.stranded {
+		if r.be.unmap(r.base, r.total) != nil {
+			kept = append(kept, r)
+		}
+	}
+	clear(live.stranded[len(kept):])
+	live.stranded = kept
 }
 
 // holding returns the index in live.m of the mapping whose usable range holds addr, or -1.
