@@ -2,8 +2,8 @@
  * zeropool.c - the native mapping recipe; see zeropool.h for the contract.
  *
  * zp_map does what offheap's syscall backend does in mapRegion, step for step, so that the
- * backends stay interchangeable: over-map to find an aligned start, trim the slack, install
- * guard pages, apply advice, populate, lock. The public functions are thin wrappers around
+ * backends stay interchangeable: check the spec, over-map to find an aligned start, trim the
+ * slack, install guard pages, apply advice, populate, lock. The public functions are thin wrappers around
  * static helpers, so that zp_map's own calls cannot be interposed by another zp_* symbol in
  * the same process (a Go binary can hold the cgo copy and dlopen the shared one).
  */
@@ -95,10 +95,23 @@ int zp_abi_version(void)
 	return ZP_ABI_VERSION;
 }
 
-int zp_map(struct zp_map_spec *s)
+/*
+ * One run of the mapping recipe: the layout a spec asks for, then where it landed. The steps
+ * are those of the syscall backend's mapRegion in offheap/backend_syscall.go, one function
+ * each, so that the backends stay interchangeable.
+ */
+struct recipe {
+	struct zp_map_spec *s;
+	uint64_t guard;  /* bytes of each guard page: a page, or 0 */
+	uint64_t slack;  /* extra bytes mapped so that an aligned start exists inside the mapping */
+	uint64_t length; /* bytes mapped at first: the usable range, the guards and the slack */
+	uint64_t addr;   /* first usable byte */
+	uint64_t base, end; /* what is mapped now: the raw mapping less the slack trimmed off */
+};
+
+/* Clears the outputs and checks the spec; every backend refuses the same specs the same way. */
+static int check_spec(struct zp_map_spec *s, struct recipe *r)
 {
-	if (s == NULL)
-		return -EINVAL;
 	s->result = 0;
 	s->base = s->total = s->addr = 0;
 	s->lock_err = 0;
@@ -111,86 +124,143 @@ int zp_map(struct zp_map_spec *s)
 	if ((s->flags & ~ZP_ALL_FLAGS) != 0)
 		return -EINVAL;
 
-	const uint64_t guard = (s->flags & ZP_GUARD) ? pg : 0;
-	const uint64_t slack = s->align - pg; /* room for an aligned start inside the mapping */
-	if (s->size > SIZE_MAX - 2 * guard - slack)
+	memset(r, 0, sizeof *r);
+	r->s = s;
+	r->guard = (s->flags & ZP_GUARD) ? pg : 0;
+	r->slack = s->align - pg;
+	if (s->size > SIZE_MAX - 2 * r->guard - r->slack)
 		return -ENOMEM;
-	const uint64_t span = s->size + 2 * guard;
-	const uint64_t length = span + slack;
+	r->length = s->size + 2 * r->guard + r->slack;
+	return 0;
+}
 
+/* Maps the whole length and finds the aligned start in it. */
+static int map_raw(struct recipe *r)
+{
 	int mflags = MAP_PRIVATE | MAP_ANONYMOUS;
-	if ((s->flags & ZP_POPULATE) && slack == 0)
+	if ((r->s->flags & ZP_POPULATE) && r->slack == 0)
 		mflags |= MAP_POPULATE;
-	void *raw = mmap(NULL, length, PROT_READ | PROT_WRITE, mflags, -1, 0);
+	void *raw = mmap(NULL, r->length, PROT_READ | PROT_WRITE, mflags, -1, 0);
 	if (raw == MAP_FAILED)
 		return -errno;
-
-	const uint64_t start = (uint64_t)(uintptr_t)raw;
-	const uint64_t addr = (start + guard + s->align - 1) & ~(s->align - 1);
-	const uint64_t lo = addr - guard, hi = lo + span; /* the mapping proper, guards included */
-	/*
-	 * Trim the slack. The kernel can refuse (ENOMEM at vm.max_map_count, when the fresh
-	 * mapping merged with a neighbour and the trim falls in the middle of the merged run):
-	 * then the slack stays part of the mapping, so that whoever unmaps it unmaps the slack.
-	 */
-	uint64_t base = start, end = start + length;
-	if (lo > start && do_unmap(raw, lo - start) == 0)
-		base = lo;
-	if (end > hi && do_unmap(at(hi), end - hi) == 0)
-		end = hi;
-
-	int rc = 0;
-	uint32_t result = 0;
-	if (guard != 0) {
-		int installed = 0;
-		if ((s->flags & ZP_NO_GUARD_MADVISE) == 0) {
-			int e1 = do_advise(at(lo), guard, MADV_GUARD_INSTALL);
-			int e2 = do_advise(at(addr + s->size), guard, MADV_GUARD_INSTALL);
-			installed = e1 == 0 && e2 == 0;
-		}
-		if (installed) {
-			result |= ZP_RESULT_GUARD_MADVISE;
-		} else {
-			if ((rc = do_protect(at(lo), guard, PROT_NONE)) != 0)
-				goto fail;
-			if ((rc = do_protect(at(addr + s->size), guard, PROT_NONE)) != 0)
-				goto fail;
-		}
-	}
-	for (size_t i = 0; i < sizeof advices / sizeof advices[0]; i++) {
-		if ((s->flags & advices[i].flag) == 0)
-			continue;
-		if ((rc = do_advise(at(addr), s->size, advices[i].advice)) != 0)
-			goto fail;
-	}
-	if ((s->flags & ZP_POPULATE) && slack != 0) {
-		/* Best effort: MADV_POPULATE_WRITE needs Linux 5.14; without it pages fault in on use. */
-		(void)do_advise(at(addr), s->size, MADV_POPULATE_WRITE);
-	}
-	if (s->flags & ZP_LOCK) {
-		int lrc = do_lock(at(addr), s->size);
-		if (lrc == 0) {
-			result |= ZP_RESULT_LOCKED;
-		} else if (s->flags & ZP_LOCK_REQUIRED) {
-			rc = lrc;
-			goto fail;
-		} else {
-			s->lock_err = lrc;
-		}
-	}
-	s->base = base;
-	s->total = end - base;
-	s->addr = addr;
-	s->result = result;
+	r->base = (uint64_t)(uintptr_t)raw;
+	r->end = r->base + r->length;
+	r->addr = (r->base + r->guard + r->s->align - 1) & ~(r->s->align - 1);
 	return 0;
+}
 
-fail:
-	/* Still mapped after a failed cleanup: say what, so that the caller unmaps it later. */
-	if (do_unmap(at(base), end - base) != 0) {
-		s->base = base;
-		s->total = end - base;
+/*
+ * Unmaps the slack before and after the mapping proper. The kernel can refuse (ENOMEM at
+ * vm.max_map_count, when the fresh mapping merged with a neighbour and the trim falls in the
+ * middle of the merged run): then the slack stays part of the mapping, so that whoever unmaps
+ * the mapping unmaps it.
+ */
+static void trim_slack(struct recipe *r)
+{
+	const uint64_t lo = r->addr - r->guard, hi = r->addr + r->s->size + r->guard;
+	if (lo > r->base && do_unmap(at(r->base), lo - r->base) == 0)
+		r->base = lo;
+	if (r->end > hi && do_unmap(at(hi), r->end - hi) == 0)
+		r->end = hi;
+}
+
+/*
+ * Makes the page on each side of the usable range inaccessible: MADV_GUARD_INSTALL markers
+ * where the kernel has them (and the spec allows), PROT_NONE pages elsewhere.
+ */
+static int install_guards(struct recipe *r)
+{
+	if (r->guard == 0)
+		return 0;
+	const uint64_t lo = r->addr - r->guard, hi = r->addr + r->s->size;
+	if ((r->s->flags & ZP_NO_GUARD_MADVISE) == 0) {
+		int e1 = do_advise(at(lo), r->guard, MADV_GUARD_INSTALL);
+		int e2 = do_advise(at(hi), r->guard, MADV_GUARD_INSTALL);
+		if (e1 == 0 && e2 == 0) {
+			r->s->result |= ZP_RESULT_GUARD_MADVISE;
+			return 0;
+		}
+	}
+	int rc = do_protect(at(lo), r->guard, PROT_NONE);
+	return rc != 0 ? rc : do_protect(at(hi), r->guard, PROT_NONE);
+}
+
+/* Gives the usable range the advice the spec's flags ask for. */
+static int apply_advice(struct recipe *r)
+{
+	for (size_t i = 0; i < sizeof advices / sizeof advices[0]; i++) {
+		if ((r->s->flags & advices[i].flag) == 0)
+			continue;
+		int rc = do_advise(at(r->addr), r->s->size, advices[i].advice);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Faults the usable range in where MAP_POPULATE could not (an aligned mapping is populated
+ * after its trim, so that the slack never is). Best effort: MADV_POPULATE_WRITE needs Linux
+ * 5.14; without it pages fault in on use.
+ */
+static void populate(struct recipe *r)
+{
+	if ((r->s->flags & ZP_POPULATE) && r->slack != 0)
+		(void)do_advise(at(r->addr), r->s->size, MADV_POPULATE_WRITE);
+}
+
+/* Locks as the spec asks: a best-effort lock that fails leaves its -errno in the spec. */
+static int lock_range(struct recipe *r)
+{
+	if ((r->s->flags & ZP_LOCK) == 0)
+		return 0;
+	int rc = do_lock(at(r->addr), r->s->size);
+	if (rc == 0)
+		r->s->result |= ZP_RESULT_LOCKED;
+	else if (r->s->flags & ZP_LOCK_REQUIRED)
+		return rc;
+	else
+		r->s->lock_err = rc;
+	return 0;
+}
+
+/*
+ * Undoes a mapping whose recipe failed at a later step and returns rc. When the kernel refuses
+ * to unmap it, the spec says what stays mapped, so that the caller keeps it and unmaps it later.
+ */
+static int fail(struct recipe *r, int rc)
+{
+	r->s->result = 0;
+	r->s->lock_err = 0;
+	if (do_unmap(at(r->base), r->end - r->base) != 0) {
+		r->s->base = r->base;
+		r->s->total = r->end - r->base;
 	}
 	return rc;
+}
+
+int zp_map(struct zp_map_spec *s)
+{
+	if (s == NULL)
+		return -EINVAL;
+	struct recipe r;
+	int rc = check_spec(s, &r);
+	if (rc != 0)
+		return rc;
+	if ((rc = map_raw(&r)) != 0)
+		return rc;
+	trim_slack(&r);
+	if ((rc = install_guards(&r)) != 0)
+		return fail(&r, rc);
+	if ((rc = apply_advice(&r)) != 0)
+		return fail(&r, rc);
+	populate(&r);
+	if ((rc = lock_range(&r)) != 0)
+		return fail(&r, rc);
+	s->base = r.base;
+	s->total = r.end - r.base;
+	s->addr = r.addr;
+	return 0;
 }
 
 int zp_unmap(void *addr, size_t len)

@@ -20,107 +20,178 @@ type syscallBackend struct {
 
 func (syscallBackend) name() string { return "syscall" }
 
+// recipe is one run of the mapping recipe: the layout a spec asks for, then where it landed.
+// Its steps are zp_map's in csrc/zeropool.c, one function each, so that the backends stay
+// interchangeable.
+type recipe struct {
+	s      *mapSpec
+	guard  uint64 // bytes of each guard page: a page, or 0
+	slack  uint64 // extra bytes mapped so that an aligned start exists inside the mapping
+	length uint64 // bytes mapped at first: the usable range, the guards and the slack
+	addr   uint64 // first usable byte
+	// [base, end) is what is mapped now: the raw mapping less the slack trimmed off.
+	base, end uint64
+}
+
 func (b syscallBackend) mapRegion(s *mapSpec) error {
-	// The same checks as zp_map, so that every backend refuses the same specs the same way.
+	r, err := newRecipe(s)
+	if err != nil {
+		return err
+	}
+	if err := b.mapRaw(&r); err != nil {
+		return err
+	}
+	b.trimSlack(&r)
+	if err := b.installGuards(&r); err != nil {
+		return b.fail(&r, err)
+	}
+	if err := b.applyAdvice(&r); err != nil {
+		return b.fail(&r, err)
+	}
+	b.populate(&r)
+	if err := b.lockRange(&r); err != nil {
+		return b.fail(&r, err)
+	}
+	s.base, s.total, s.addr = r.base, r.end-r.base, r.addr
+	return nil
+}
+
+// newRecipe clears the spec's outputs and checks it as zp_map does, so that every backend
+// refuses the same specs the same way.
+func newRecipe(s *mapSpec) (recipe, error) {
 	s.result, s.base, s.total, s.addr, s.lockErr = 0, 0, 0, 0, 0
 	pg := uint64(PageSize())
 	if s.size == 0 || s.size%pg != 0 || s.align < pg || s.align&(s.align-1) != 0 ||
 		s.flags&^specAllFlags != 0 {
-		return unix.EINVAL
+		return recipe{}, unix.EINVAL
 	}
-	guard := uint64(0)
+	r := recipe{s: s, slack: s.align - pg}
 	if s.flags&specGuard != 0 {
-		guard = pg
+		r.guard = pg
 	}
-	slack := s.align - pg // extra room so that an aligned start exists inside the mapping
-	if s.size > math.MaxUint64-2*guard-slack {
-		return unix.ENOMEM
+	if s.size > math.MaxUint64-2*r.guard-r.slack {
+		return recipe{}, unix.ENOMEM
 	}
-	length := s.size + 2*guard + slack
+	r.length = s.size + 2*r.guard + r.slack
+	return r, nil
+}
+
+// mapRaw maps the whole length and finds the aligned start in it.
+func (b syscallBackend) mapRaw(r *recipe) error {
 	flags := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
-	if s.flags&specPopulate != 0 && slack == 0 {
+	if r.s.flags&specPopulate != 0 && r.slack == 0 {
 		flags |= unix.MAP_POPULATE
 	}
-	raw, err := unix.MmapPtr(-1, 0, nil, uintptr(length), unix.PROT_READ|unix.PROT_WRITE, flags)
+	raw, err := unix.MmapPtr(-1, 0, nil, uintptr(r.length), unix.PROT_READ|unix.PROT_WRITE, flags)
 	if err != nil {
 		return err
 	}
-	start := uint64(uintptr(raw))
-	addr := (start + guard + s.align - 1) &^ (s.align - 1)
-	lo, hi := addr-guard, addr+s.size+guard // the mapping proper, guards included
-	// Trim the slack. The kernel can refuse (ENOMEM at vm.max_map_count, when the fresh
-	// mapping merged with a neighbour and the trim falls in the middle of the merged run):
-	// then the slack stays part of the mapping, so that whoever unmaps the mapping unmaps it.
-	base, end := start, start+length
-	if lo > start && b.unmap(uintptr(start), uintptr(lo-start)) == nil {
-		base = lo
+	r.base = uint64(uintptr(raw))
+	r.end = r.base + r.length
+	r.addr = (r.base + r.guard + r.s.align - 1) &^ (r.s.align - 1)
+	return nil
+}
+
+// trimSlack unmaps the slack before and after the mapping proper. The kernel can refuse (ENOMEM
+// at vm.max_map_count, when the fresh mapping merged with a neighbour and the trim falls in the
+// middle of the merged run): then the slack stays part of the mapping, so that whoever unmaps
+// the mapping unmaps it.
+func (b syscallBackend) trimSlack(r *recipe) {
+	lo, hi := r.addr-r.guard, r.addr+r.s.size+r.guard
+	if lo > r.base && b.unmap(uintptr(r.base), uintptr(lo-r.base)) == nil {
+		r.base = lo
 	}
-	if end > hi && b.unmap(uintptr(hi), uintptr(end-hi)) == nil {
-		end = hi
+	if r.end > hi && b.unmap(uintptr(hi), uintptr(r.end-hi)) == nil {
+		r.end = hi
 	}
-	fail := func(err error) error {
-		s.result, s.lockErr = 0, 0
-		if b.unmap(uintptr(base), uintptr(end-base)) != nil {
-			// Still mapped: say what, so that the caller keeps it and unmaps it later.
-			s.base, s.total = base, end-base
+}
+
+// installGuards makes the page on each side of the usable range inaccessible:
+// MADV_GUARD_INSTALL markers where the kernel has them (and the spec allows), PROT_NONE pages
+// elsewhere.
+func (b syscallBackend) installGuards(r *recipe) error {
+	if r.guard == 0 {
+		return nil
+	}
+	lo, hi := r.addr-r.guard, r.addr+r.s.size
+	if r.s.flags&specNoGuardMadvise == 0 {
+		e1 := b.advise(uintptr(lo), uintptr(r.guard), unix.MADV_GUARD_INSTALL)
+		e2 := b.advise(uintptr(hi), uintptr(r.guard), unix.MADV_GUARD_INSTALL)
+		if e1 == nil && e2 == nil {
+			r.s.result |= resultGuardMadvise
+			return nil
 		}
+	}
+	if err := b.protect(uintptr(lo), uintptr(r.guard), unix.PROT_NONE); err != nil {
 		return err
 	}
-	if guard != 0 {
-		installed := false
-		if s.flags&specNoGuardMadvise == 0 {
-			e1 := b.advise(uintptr(lo), uintptr(guard), unix.MADV_GUARD_INSTALL)
-			e2 := b.advise(uintptr(addr+s.size), uintptr(guard), unix.MADV_GUARD_INSTALL)
-			installed = e1 == nil && e2 == nil
-		}
-		if installed {
-			s.result |= resultGuardMadvise
-		} else {
-			if err := b.protect(uintptr(lo), uintptr(guard), unix.PROT_NONE); err != nil {
-				return fail(err)
-			}
-			if err := b.protect(uintptr(addr+s.size), uintptr(guard), unix.PROT_NONE); err != nil {
-				return fail(err)
-			}
-		}
-	}
-	advices := []struct {
-		flag   uint32
-		advice int
-	}{
-		{specNoDump, unix.MADV_DONTDUMP},
-		{specWipeOnFork, unix.MADV_WIPEONFORK},
-		{specDontFork, unix.MADV_DONTFORK},
-		{specHuge, unix.MADV_HUGEPAGE},
-	}
+	return b.protect(uintptr(hi), uintptr(r.guard), unix.PROT_NONE)
+}
+
+// advices are the flags that map to madvise(2) of the usable range, in zp_map's order.
+var advices = []struct {
+	flag   uint32
+	advice int
+}{
+	{specNoDump, unix.MADV_DONTDUMP},
+	{specWipeOnFork, unix.MADV_WIPEONFORK},
+	{specDontFork, unix.MADV_DONTFORK},
+	{specHuge, unix.MADV_HUGEPAGE},
+}
+
+// applyAdvice gives the usable range the advice the spec's flags ask for.
+func (b syscallBackend) applyAdvice(r *recipe) error {
 	for _, a := range advices {
-		if s.flags&a.flag != 0 {
-			if err := b.advise(uintptr(addr), uintptr(s.size), a.advice); err != nil {
-				return fail(err)
+		if r.s.flags&a.flag != 0 {
+			if err := b.advise(uintptr(r.addr), uintptr(r.s.size), a.advice); err != nil {
+				return err
 			}
 		}
 	}
-	if s.flags&specPopulate != 0 && slack != 0 {
-		// Best effort: MADV_POPULATE_WRITE needs Linux 5.14; without it pages fault in on use.
-		_ = b.advise(uintptr(addr), uintptr(s.size), unix.MADV_POPULATE_WRITE)
-	}
-	if s.flags&specLock != 0 {
-		if err := b.lock(uintptr(addr), uintptr(s.size)); err != nil {
-			if s.flags&specLockRequired != 0 {
-				return fail(err)
-			}
-			var errno unix.Errno
-			if errors.As(err, &errno) {
-				s.lockErr = -int64(errno)
-			} else {
-				s.lockErr = -int64(unix.EPERM)
-			}
-		} else {
-			s.result |= resultLocked
-		}
-	}
-	s.base, s.total, s.addr = base, end-base, addr
 	return nil
+}
+
+// populate faults the usable range in, where MAP_POPULATE could not (an aligned mapping is
+// populated after its trim, so that the slack never is). Best effort: MADV_POPULATE_WRITE
+// needs Linux 5.14; without it pages fault in on use.
+func (b syscallBackend) populate(r *recipe) {
+	if r.s.flags&specPopulate != 0 && r.slack != 0 {
+		_ = b.advise(uintptr(r.addr), uintptr(r.s.size), unix.MADV_POPULATE_WRITE)
+	}
+}
+
+// lockRange locks the usable range as the spec asks. A best-effort lock that fails leaves its
+// errno in the spec; a required one fails the mapping.
+func (b syscallBackend) lockRange(r *recipe) error {
+	if r.s.flags&specLock == 0 {
+		return nil
+	}
+	err := b.lock(uintptr(r.addr), uintptr(r.s.size))
+	if err == nil {
+		r.s.result |= resultLocked
+		return nil
+	}
+	if r.s.flags&specLockRequired != 0 {
+		return err
+	}
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		r.s.lockErr = -int64(errno)
+	} else {
+		r.s.lockErr = -int64(unix.EPERM)
+	}
+	return nil
+}
+
+// fail undoes a mapping whose recipe failed at a later step and returns err. When the kernel
+// refuses to unmap it, the spec says what stays mapped, so that the caller keeps it and
+// unmaps it later.
+func (b syscallBackend) fail(r *recipe, err error) error {
+	r.s.result, r.s.lockErr = 0, 0
+	if b.unmap(uintptr(r.base), uintptr(r.end-r.base)) != nil {
+		r.s.base, r.s.total = r.base, r.end-r.base
+	}
+	return err
 }
 
 func (b syscallBackend) unmap(addr, length uintptr) error {

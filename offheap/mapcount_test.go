@@ -288,6 +288,7 @@ func TestSyscallTrimRefused(t *testing.T) {
 			assert.Equal(t, pg+align-pg, s.total, "head and tail kept: the whole raw mapping")
 		}
 		assert.Equal(t, uintptr(s.total), covered(t, uintptr(s.base), uintptr(s.total)))
+		n = 0 // one trim only when the raw mapping happened to start aligned
 		require.NoError(t, b.unmap(uintptr(s.base), uintptr(s.total)))
 		assert.Zero(t, covered(t, uintptr(s.base), uintptr(s.total)), "unmapping the mapping unmaps the slack")
 	}
