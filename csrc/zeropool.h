@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature, the struct layout or a flag value changes. */
-#define ZP_ABI_VERSION 1
+#define ZP_ABI_VERSION 2
 
 /* Bits of zp_map_spec.flags; equal to the spec* constants of offheap/spec.go. */
 #define ZP_NODUMP           (1u << 0) /* MADV_DONTDUMP */
@@ -32,7 +32,8 @@ extern "C" {
 #define ZP_LOCK             (1u << 6) /* mlock2(MLOCK_ONFAULT), falling back to mlock */
 #define ZP_LOCK_REQUIRED    (1u << 7) /* fail the mapping when locking fails */
 #define ZP_NO_GUARD_MADVISE (1u << 8) /* PROT_NONE guards even where MADV_GUARD_INSTALL exists */
-#define ZP_ALL_FLAGS        ((1u << 9) - 1)
+#define ZP_SECRETMEM        (1u << 9) /* the usable range is memfd_secret(2) memory */
+#define ZP_ALL_FLAGS        ((1u << 10) - 1)
 
 /* Bits of zp_map_spec.result; equal to the result* constants of offheap/spec.go. */
 #define ZP_RESULT_LOCKED        (1u << 0) /* the usable range is locked */
@@ -77,6 +78,14 @@ int zp_abi_version(void);
  * unmap: then base and total say what stays mapped, for the caller to unmap later.
  * -EINVAL for a NULL spec, a zero or unaligned size, a bad alignment or unknown flags;
  * -ENOMEM for a size no address space can hold.
+ *
+ * With ZP_SECRETMEM the usable range is a MAP_SHARED mapping of a memfd_secret(2) file, inside
+ * a PROT_NONE reservation when guards or an alignment beyond a page need one (the guards are
+ * then PROT_NONE pages of the reservation). The kernel locks and charges it to RLIMIT_MEMLOCK
+ * (-EAGAIN beyond the limit; ZP_RESULT_LOCKED is set, no mlock is made) and leaves it out of
+ * core dumps. ZP_WIPEONFORK becomes MADV_DONTFORK (the kernel wipes only private memory on
+ * fork) and ZP_POPULATE touches every page (the kernel's population skips secret memory).
+ * -ENOSYS (or -EPERM under seccomp) where the kernel has no secret memory.
  */
 int zp_map(struct zp_map_spec *s);
 

@@ -31,6 +31,10 @@ type recipe struct {
 	addr   uint64 // first usable byte
 	// [base, end) is what is mapped now: the raw mapping less the slack trimmed off.
 	base, end uint64
+	// For SecretMem: the memfd_secret file, and whether the raw mapping is a PROT_NONE
+	// reservation that the secret pages are still to be mapped into.
+	fd       int
+	reserved bool
 }
 
 func (b syscallBackend) mapRegion(s *mapSpec) error {
@@ -38,10 +42,17 @@ func (b syscallBackend) mapRegion(s *mapSpec) error {
 	if err != nil {
 		return err
 	}
+	if err := openSecret(&r); err != nil {
+		return err
+	}
+	defer closeSecret(&r)
 	if err := b.mapRaw(&r); err != nil {
 		return err
 	}
 	b.trimSlack(&r)
+	if err := b.mapSecret(&r); err != nil {
+		return b.fail(&r, err)
+	}
 	if err := b.installGuards(&r); err != nil {
 		return b.fail(&r, err)
 	}
@@ -65,7 +76,7 @@ func newRecipe(s *mapSpec) (recipe, error) {
 		s.flags&^specAllFlags != 0 {
 		return recipe{}, unix.EINVAL
 	}
-	r := recipe{s: s, slack: s.align - pg}
+	r := recipe{s: s, slack: s.align - pg, fd: -1}
 	if s.flags&specGuard != 0 {
 		r.guard = pg
 	}
@@ -76,13 +87,45 @@ func newRecipe(s *mapSpec) (recipe, error) {
 	return r, nil
 }
 
-// mapRaw maps the whole length and finds the aligned start in it.
+// openSecret opens the memfd_secret file of a SecretMem spec, as long as the usable range.
+func openSecret(r *recipe) error {
+	if r.s.flags&specSecretMem == 0 {
+		return nil
+	}
+	fd, _, e := unix.Syscall(unix.SYS_MEMFD_SECRET, unix.O_CLOEXEC, 0, 0)
+	if e != 0 {
+		return e
+	}
+	if err := unix.Ftruncate(int(fd), int64(r.s.size)); err != nil {
+		_ = unix.Close(int(fd))
+		return err
+	}
+	r.fd = int(fd)
+	return nil
+}
+
+// closeSecret closes the memfd_secret file: the mapping keeps the memory.
+func closeSecret(r *recipe) {
+	if r.fd >= 0 {
+		_ = unix.Close(r.fd)
+		r.fd = -1
+	}
+}
+
+// mapRaw maps the whole length and finds the aligned start in it. For SecretMem it maps the
+// secret file itself when there is neither slack nor guard, and else reserves the whole length
+// PROT_NONE, for mapSecret to map the file into at the aligned start.
 func (b syscallBackend) mapRaw(r *recipe) error {
-	flags := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
-	if r.s.flags&specPopulate != 0 && r.slack == 0 {
+	prot, flags, fd := unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, -1
+	switch {
+	case r.fd >= 0 && r.slack == 0 && r.guard == 0:
+		flags, fd = unix.MAP_SHARED, r.fd
+	case r.fd >= 0:
+		prot, flags, r.reserved = unix.PROT_NONE, flags|unix.MAP_NORESERVE, true
+	case r.s.flags&specPopulate != 0 && r.slack == 0:
 		flags |= unix.MAP_POPULATE
 	}
-	raw, err := unix.MmapPtr(-1, 0, nil, uintptr(r.length), unix.PROT_READ|unix.PROT_WRITE, flags)
+	raw, err := unix.MmapPtr(fd, 0, nil, uintptr(r.length), prot, flags)
 	if err != nil {
 		return err
 	}
@@ -106,11 +149,21 @@ func (b syscallBackend) trimSlack(r *recipe) {
 	}
 }
 
+// mapSecret maps the secret file over the usable range of a reservation.
+func (b syscallBackend) mapSecret(r *recipe) error {
+	if !r.reserved {
+		return nil
+	}
+	_, err := unix.MmapPtr(r.fd, 0, ptr(uintptr(r.addr)), uintptr(r.s.size), unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_SHARED|unix.MAP_FIXED)
+	return err
+}
+
 // installGuards makes the page on each side of the usable range inaccessible:
 // MADV_GUARD_INSTALL markers where the kernel has them (and the spec allows), PROT_NONE pages
-// elsewhere.
+// elsewhere. A SecretMem reservation's guard pages are PROT_NONE already.
 func (b syscallBackend) installGuards(r *recipe) error {
-	if r.guard == 0 {
+	if r.guard == 0 || r.reserved {
 		return nil
 	}
 	lo, hi := r.addr-r.guard, r.addr+r.s.size
@@ -139,13 +192,20 @@ var advices = []struct {
 	{specHuge, unix.MADV_HUGEPAGE},
 }
 
-// applyAdvice gives the usable range the advice the spec's flags ask for.
+// applyAdvice gives the usable range the advice the spec's flags ask for. Secret memory is
+// shared, and the kernel wipes on fork only private memory: it is left out of the child
+// instead.
 func (b syscallBackend) applyAdvice(r *recipe) error {
 	for _, a := range advices {
-		if r.s.flags&a.flag != 0 {
-			if err := b.advise(uintptr(r.addr), uintptr(r.s.size), a.advice); err != nil {
-				return err
-			}
+		if r.s.flags&a.flag == 0 {
+			continue
+		}
+		advice := a.advice
+		if advice == unix.MADV_WIPEONFORK && r.fd >= 0 {
+			advice = unix.MADV_DONTFORK
+		}
+		if err := b.advise(uintptr(r.addr), uintptr(r.s.size), advice); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -153,16 +213,28 @@ func (b syscallBackend) applyAdvice(r *recipe) error {
 
 // populate faults the usable range in, where MAP_POPULATE could not (an aligned mapping is
 // populated after its trim, so that the slack never is). Best effort: MADV_POPULATE_WRITE
-// needs Linux 5.14; without it pages fault in on use.
+// needs Linux 5.14; without it pages fault in on use. Secret memory is faulted in by touching
+// it: the kernel's own population skips it.
 func (b syscallBackend) populate(r *recipe) {
-	if r.s.flags&specPopulate != 0 && r.slack != 0 {
+	switch {
+	case r.s.flags&specPopulate == 0:
+	case r.fd >= 0:
+		for off := uint64(0); off < r.s.size; off += uint64(PageSize()) {
+			*(*byte)(ptr(uintptr(r.addr + off))) = 0
+		}
+	case r.slack != 0:
 		_ = b.advise(uintptr(r.addr), uintptr(r.s.size), unix.MADV_POPULATE_WRITE)
 	}
 }
 
 // lockRange locks the usable range as the spec asks. A best-effort lock that fails leaves its
-// errno in the spec; a required one fails the mapping.
+// errno in the spec; a required one fails the mapping. Secret memory is locked by the kernel
+// from the start (and it refuses mlock of it).
 func (b syscallBackend) lockRange(r *recipe) error {
+	if r.fd >= 0 {
+		r.s.result |= resultLocked
+		return nil
+	}
 	if r.s.flags&specLock == 0 {
 		return nil
 	}

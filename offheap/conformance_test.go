@@ -46,6 +46,7 @@ func TestConformance(t *testing.T) {
 		{"Mapping", testMapping},
 		{"MappingBadArguments", testMappingBadArguments},
 		{"PackageOpsRefuseOwned", testPackageOpsRefuseOwned},
+		{"SecretMem", testSecretMem},
 	}
 	for _, be := range Backends() {
 		t.Run(be, func(t *testing.T) {

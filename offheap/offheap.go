@@ -24,8 +24,13 @@ var (
 	// ErrInvalid as well, so errors.Is matches either.
 	ErrNotOwned = errors.New("offheap: memory belongs to a pool (a Mapping); only its holder may change it")
 	// ErrPinFailed is returned by Alloc with PinRequired when the kernel refuses to lock the
-	// mapping (RLIMIT_MEMLOCK, no CAP_IPC_LOCK); it wraps the errno.
+	// mapping (RLIMIT_MEMLOCK, no CAP_IPC_LOCK), and with SecretMem when the locked secret
+	// pages would pass RLIMIT_MEMLOCK; it wraps the errno.
 	ErrPinFailed = errors.New("offheap: could not lock the mapping into RAM")
+	// ErrSecretMem is returned by Alloc with SecretMem where the kernel cannot give secret
+	// memory: it lacks memfd_secret(2) (before Linux 5.14), has it disabled
+	// (secretmem.enable=0), or a seccomp filter forbids it. It wraps the errno.
+	ErrSecretMem = errors.New("offheap: no secret memory (memfd_secret) in this kernel")
 )
 
 var pageSize = os.Getpagesize()
@@ -106,6 +111,14 @@ func newMapping(size int, opts []Option, owner *Mapping) (*mapping, error) {
 	*s = mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags &^ specLockRequired}
 	if err := be.mapRegion(s); err != nil {
 		err = fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err)
+		if s.flags&specSecretMem != 0 {
+			switch {
+			case errors.Is(err, syscall.ENOSYS), errors.Is(err, syscall.EPERM):
+				err = fmt.Errorf("%w: %w", ErrSecretMem, err)
+			case errors.Is(err, syscall.EAGAIN):
+				err = fmt.Errorf("%w: secret memory is locked and charged to RLIMIT_MEMLOCK: %w", ErrPinFailed, err)
+			}
+		}
 		if s.total != 0 {
 			err = strand(be, uintptr(s.base), uintptr(s.total), err)
 		}
@@ -199,6 +212,9 @@ type Info struct {
 	Locked  bool   // locked into RAM
 	LockErr error  // why a best-effort lock failed (nil when Locked or not asked)
 	Guard   string // "", "madvise" (MADV_GUARD_INSTALL) or "mprotect" (PROT_NONE pages)
+	// SecretMem says the usable range is secret memory (memfd_secret), out of the kernel's
+	// direct map.
+	SecretMem bool
 }
 
 // Stat describes the mapping that b starts, whether from Alloc or of a Mapping. It reports
@@ -212,7 +228,8 @@ func Stat(b []byte) (Info, error) {
 }
 
 func (m *mapping) info() Info {
-	in := Info{Size: int(m.size), Backend: m.be.name(), Locked: m.spec.result&resultLocked != 0}
+	in := Info{Size: int(m.size), Backend: m.be.name(), Locked: m.spec.result&resultLocked != 0,
+		SecretMem: m.spec.flags&specSecretMem != 0}
 	if m.spec.lockErr != 0 {
 		in.LockErr = syscall.Errno(-m.spec.lockErr)
 	}
