@@ -102,7 +102,7 @@ int zp_abi_version(void)
 
 /*
  * One run of the mapping recipe: the layout a spec asks for, then where it landed. The steps
- * are those of the syscall backend's mapRegion in offheap/backend_syscall.go, one function
+ * are those of the syscall backend's mapRegion in offheap/backend_syscall_linux.go, one function
  * each, so that the backends stay interchangeable.
  */
 struct recipe {

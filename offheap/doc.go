@@ -15,5 +15,7 @@
 // compiled in; other backends register themselves from build-tagged files. Backends lists the
 // ones in this binary.
 //
-// Package offheap knows nothing of pools: it is the layer the pool package builds on.
+// Package offheap knows nothing of pools: it is the layer the pool package builds on. It is
+// Linux-only (its files carry the _linux suffix); on other systems its build stops with an
+// error that says so.
 package offheap

@@ -68,13 +68,11 @@ func guardOp() (func(be backend, addr, n uintptr) error, *string) {
 	}, &kind
 }
 
-// Wipe zeroes b[:cap(b)] with stores the compiler cannot remove. It works on any slice, and
-// stays in Go whatever the backend: a call into C would cost more than wiping a small secret.
-func Wipe(b []byte) {
-	if cap(b) != 0 {
-		syscallBackend{}.wipe(uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(cap(b)))
-	}
-}
+// Wipe zeroes b[:cap(b)] with stores the compiler cannot remove (the memory stays reachable
+// through b, so no store to it is dead). It works on any slice, Go heap and stack included,
+// and stays in Go whatever the backend: a call into C would cost more than wiping a small
+// secret, and would need the slice's address as an integer, which a moving stack invalidates.
+func Wipe(b []byte) { clear(b[:cap(b)]) }
 
 // rangeOp runs op on the pages of b, which must lie inside a live mapping from Alloc.
 func rangeOp(b []byte, what string, op func(be backend, addr, n uintptr) error) error {
@@ -111,7 +109,3 @@ func (m *mapping) rangeOp(b []byte, what string, op func(be backend, addr, n uin
 	}
 	return nil
 }
-
-// ptr turns an address of off-heap memory into a pointer. The memory is not managed by the Go
-// runtime, so the conversion cannot hide a heap object from the garbage collector.
-func ptr(addr uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&addr)) }
