@@ -20,8 +20,8 @@ var (
 	ErrNotMapped = errors.New("offheap: not a live mapping from Alloc")
 	// ErrNotOwned is returned by Free and the package-level range operations (Protect,
 	// Discard, Guard, Lock, Unlock) for memory of a Mapping: it belongs to its holder (a pool),
-	// and changing its pages behind the holder's back would crash the process. The error wraps
-	// ErrInvalid as well, so errors.Is matches either.
+	// and changing its pages behind the holder's back would crash the process. Those errors
+	// wrap ErrInvalid as well, so errors.Is matches either.
 	ErrNotOwned = errors.New("offheap: memory belongs to a pool (a Mapping); only its holder may change it")
 	// ErrPinFailed is returned by Alloc with PinRequired when the kernel refuses to lock the
 	// mapping (RLIMIT_MEMLOCK, no CAP_IPC_LOCK), and with SecretMem when the locked secret
