@@ -20,9 +20,9 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature, the struct layout or a flag value changes. */
-#define ZP_ABI_VERSION 1
+#define ZP_ABI_VERSION 2
 
-/* Bits of zp_map_spec.flags; equal to the spec* constants of offheap/spec.go. */
+/* Bits of zp_map_spec.flags; equal to the spec* constants of offheap/spec_linux.go. */
 #define ZP_NODUMP           (1u << 0) /* MADV_DONTDUMP */
 #define ZP_WIPEONFORK       (1u << 1) /* MADV_WIPEONFORK */
 #define ZP_DONTFORK         (1u << 2) /* MADV_DONTFORK */
@@ -32,9 +32,10 @@ extern "C" {
 #define ZP_LOCK             (1u << 6) /* mlock2(MLOCK_ONFAULT), falling back to mlock */
 #define ZP_LOCK_REQUIRED    (1u << 7) /* fail the mapping when locking fails */
 #define ZP_NO_GUARD_MADVISE (1u << 8) /* PROT_NONE guards even where MADV_GUARD_INSTALL exists */
-#define ZP_ALL_FLAGS        ((1u << 9) - 1)
+#define ZP_SECRETMEM        (1u << 9) /* the usable range is memfd_secret(2) memory */
+#define ZP_ALL_FLAGS        ((1u << 10) - 1)
 
-/* Bits of zp_map_spec.result; equal to the result* constants of offheap/spec.go. */
+/* Bits of zp_map_spec.result; equal to the result* constants of offheap/spec_linux.go. */
 #define ZP_RESULT_LOCKED        (1u << 0) /* the usable range is locked */
 #define ZP_RESULT_GUARD_MADVISE (1u << 1) /* guards are MADV_GUARD_INSTALL markers */
 
@@ -71,9 +72,20 @@ int zp_abi_version(void);
 /*
  * Maps s->size usable bytes aligned to s->align, with guard pages, advice and locking as
  * s->flags ask, in one call. On success fills base, total, addr and result (and lock_err
- * when a best-effort lock failed). On failure nothing stays mapped and the outputs are zero.
+ * when a best-effort lock failed); total covers any slack the kernel refused to trim off
+ * (ENOMEM at vm.max_map_count), so that unmapping base..base+total unmaps everything. On
+ * failure the outputs are zero and nothing stays mapped, unless the cleanup itself could not
+ * unmap: then base and total say what stays mapped, for the caller to unmap later.
  * -EINVAL for a NULL spec, a zero or unaligned size, a bad alignment or unknown flags;
  * -ENOMEM for a size no address space can hold.
+ *
+ * With ZP_SECRETMEM the usable range is a MAP_SHARED mapping of a memfd_secret(2) file, inside
+ * a PROT_NONE reservation when guards or an alignment beyond a page need one (the guards are
+ * then PROT_NONE pages of the reservation). The kernel locks and charges it to RLIMIT_MEMLOCK
+ * (-EAGAIN beyond the limit; ZP_RESULT_LOCKED is set, no mlock is made) and leaves it out of
+ * core dumps. ZP_WIPEONFORK becomes MADV_DONTFORK (the kernel wipes only private memory on
+ * fork) and ZP_POPULATE touches every page (the kernel's population skips secret memory).
+ * -ENOSYS (or -EPERM under seccomp) where the kernel has no secret memory.
  */
 int zp_map(struct zp_map_spec *s);
 

@@ -10,6 +10,7 @@
 #include "zeropool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +32,23 @@ const char *__asan_default_options(void)
 
 static uint64_t pg;
 static int failures_in_case;
+
+/*
+ * munmap is interposed so that a test can make the next calls fail with ENOMEM, as the kernel
+ * does at vm.max_map_count when the range is in the middle of a merged run of mappings (a
+ * fresh mapping never is, so the kernel cannot be made to refuse on demand).
+ */
+static int refuse_munmaps;
+
+int munmap(void *addr, size_t len)
+{
+	if (refuse_munmaps > 0) {
+		refuse_munmaps--;
+		errno = ENOMEM;
+		return -1;
+	}
+	return (int)syscall(SYS_munmap, addr, len);
+}
 
 static void fail(const char *file, int line, const char *fmt, ...)
 {
@@ -360,6 +379,181 @@ static void test_map_lock_refused(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "(child status %#x)", status);
 }
 
+/* Returns how many bytes of [addr, addr+len) are mapped (mincore fails with ENOMEM on holes). */
+static uint64_t mapped_bytes(uint64_t addr, uint64_t len)
+{
+	unsigned char v;
+	uint64_t n = 0;
+	for (uint64_t a = addr; a < addr + len; a += pg)
+		if (mincore((void *)(uintptr_t)a, pg, &v) == 0)
+			n += pg;
+	return n;
+}
+
+/* Slack the kernel refuses to trim stays part of the mapping, so that unmapping it unmaps all. */
+static void test_trim_refused(void)
+{
+	const uint64_t align = 64 << 10;
+	struct {
+		int refusals;
+		uint64_t want_total; /* at least */
+	} cases[] = {
+		{1, 2 * pg},          /* the first trim (head or tail) kept: at least a page more */
+		{2, pg + align - pg}, /* head and tail kept: the whole raw mapping */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct zp_map_spec s = spec(pg, align, 0);
+		refuse_munmaps = cases[i].refusals;
+		int rc = zp_map(&s);
+		int left = refuse_munmaps;
+		refuse_munmaps = 0;
+		CHECK_RC(rc, 0);
+		CHECK(s.addr % align == 0);
+		CHECK(s.total >= cases[i].want_total, "(case %zu: total %lu)", i, (unsigned long)s.total);
+		CHECK(s.base <= s.addr && s.addr + s.size <= s.base + s.total);
+		CHECK_RC(mapped_bytes(s.base, s.total), s.total);
+		if (cases[i].refusals == 2 && left == 0)
+			CHECK_RC(s.total, pg + align - pg);
+		CHECK_RC(zp_unmap((void *)(uintptr_t)s.base, s.total), 0);
+		CHECK_RC(mapped_bytes(s.base, s.total), 0);
+	}
+}
+
+/* In a child that may not lock, a required lock fails the mapping; when its cleanup cannot
+ * unmap, base and total say what stays mapped. */
+static void test_cleanup_refused(void)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		CHECK(pid >= 0, "(fork: %s)", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(10);
+		struct rlimit rl = {64 << 10, 64 << 10};
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0)
+			_exit(11);
+		struct zp_map_spec s = spec(1 << 20, pg, ZP_LOCK | ZP_LOCK_REQUIRED | ZP_GUARD);
+		refuse_munmaps = 1;
+		int rc = zp_map(&s);
+		refuse_munmaps = 0;
+		if (rc != -ENOMEM && rc != -EPERM && rc != -EAGAIN)
+			_exit(12);
+		if (s.addr != 0 || s.result != 0)
+			_exit(13);
+		if (s.base == 0 || s.total != (1 << 20) + 2 * pg)
+			_exit(14);
+		if (mapped_bytes(s.base, s.total) != s.total)
+			_exit(15);
+		if (zp_unmap((void *)(uintptr_t)s.base, s.total) != 0)
+			_exit(16);
+		if (mapped_bytes(s.base, s.total) != 0)
+			_exit(17);
+		s = spec(1 << 20, pg, ZP_LOCK | ZP_LOCK_REQUIRED); /* a cleanup that works leaves nothing */
+		if (zp_map(&s) == 0 || s.base != 0 || s.total != 0)
+			_exit(18);
+		_exit(0);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "(child status %#x)", status);
+}
+
+/* Reads one byte at addr through /proc/self/mem; returns 0 or -errno. */
+static int read_proc_mem(uint64_t addr)
+{
+	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unsigned char b;
+	ssize_t n = pread(fd, &b, 1, (off_t)addr);
+	int rc = n == 1 ? 0 : (n < 0 ? -errno : -EIO);
+	close(fd);
+	return rc;
+}
+
+static void test_map_secretmem(void)
+{
+	struct {
+		uint64_t align;
+		uint32_t flags;
+	} cases[] = {
+		{pg, 0},
+		{pg, ZP_GUARD},
+		{64 << 10, ZP_GUARD | ZP_NODUMP | ZP_WIPEONFORK | ZP_POPULATE | ZP_LOCK | ZP_LOCK_REQUIRED},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct zp_map_spec s = spec(3 * pg, cases[i].align, ZP_SECRETMEM | cases[i].flags);
+		int rc = zp_map(&s);
+		if (rc == -ENOSYS) {
+			printf("    skip: no memfd_secret in this kernel\n");
+			return;
+		}
+		CHECK(rc == 0, "(case %zu: rc %d)", i, rc);
+		if (rc != 0)
+			continue;
+		CHECK(s.addr % cases[i].align == 0);
+		CHECK(s.result & ZP_RESULT_LOCKED, "(case %zu: secret memory is locked)", i);
+		CHECK((s.result & ZP_RESULT_GUARD_MADVISE) == 0, "(case %zu: PROT_NONE guards)", i);
+		CHECK_RC(resident_pages(s.addr, s.size), (cases[i].flags & ZP_POPULATE) ? 3 : 0);
+		CHECK(all_zero(s.addr, s.size));
+		memset((void *)(uintptr_t)s.addr, 0x5c, s.size);
+		CHECK_RC(read_proc_mem(s.addr), -EIO);
+		CHECK_RC(has_vmflag(s.addr, "sh"), 1);
+		CHECK_RC(has_vmflag(s.addr, "lo"), 1);
+		CHECK_RC(has_vmflag(s.addr, "dd"), 1);
+		CHECK_RC(has_vmflag(s.addr, "dc"), (cases[i].flags & ZP_WIPEONFORK) ? 1 : 0);
+		if (cases[i].flags & ZP_GUARD) {
+			CHECK(s.base == s.addr - pg && s.total == s.size + 2 * pg);
+			CHECK_RC(has_vmflag(s.base, "rd"), 0);
+			CHECK_RC(write_faults(s.addr + s.size), 1);
+			CHECK_RC(write_faults(s.addr - 1), 1);
+		}
+		CHECK_RC(zp_unmap((void *)(uintptr_t)s.base, s.total), 0);
+		CHECK_RC(mapped_bytes(s.base, s.total), 0);
+	}
+	/* An ordinary mapping reads through /proc/self/mem. */
+	struct zp_map_spec s = spec(pg, pg, 0);
+	CHECK_RC(zp_map(&s), 0);
+	CHECK_RC(read_proc_mem(s.addr), 0);
+	CHECK_RC(zp_unmap((void *)(uintptr_t)s.base, s.total), 0);
+}
+
+/* In a child that may lock no more than 64 KiB, secret memory beyond that is refused. */
+static void test_map_secretmem_memlock(void)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		CHECK(pid >= 0, "(fork: %s)", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(10);
+		struct rlimit rl = {64 << 10, 64 << 10};
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0)
+			_exit(11);
+		struct zp_map_spec s = spec(1 << 20, pg, ZP_SECRETMEM | ZP_GUARD);
+		int rc = zp_map(&s);
+		if (rc == -ENOSYS)
+			_exit(0);
+		if (rc != -EAGAIN)
+			_exit(12);
+		if (s.base != 0 || s.total != 0 || s.addr != 0)
+			_exit(13);
+		s = spec(4 * pg, pg, ZP_SECRETMEM);
+		if (zp_map(&s) != 0)
+			_exit(14);
+		_exit(zp_unmap((void *)(uintptr_t)s.base, s.total) == 0 ? 0 : 15);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "(child status %#x)", status);
+}
+
 static void test_guard_pages(void)
 {
 	uint32_t modes[] = {ZP_GUARD, ZP_GUARD | ZP_NO_GUARD_MADVISE};
@@ -459,6 +653,10 @@ int main(void)
 		{"map_populate", test_map_populate},
 		{"map_lock", test_map_lock},
 		{"map_lock_refused", test_map_lock_refused},
+		{"trim_refused", test_trim_refused},
+		{"cleanup_refused", test_cleanup_refused},
+		{"map_secretmem", test_map_secretmem},
+		{"map_secretmem_memlock", test_map_secretmem_memlock},
 		{"guard_pages", test_guard_pages},
 		{"protect", test_protect},
 		{"advise", test_advise},

@@ -93,6 +93,7 @@ func TestFlagsMatchHeader(t *testing.T) {
 		"ZP_LOCK":                 specLock,
 		"ZP_LOCK_REQUIRED":        specLockRequired,
 		"ZP_NO_GUARD_MADVISE":     specNoGuardMadvise,
+		"ZP_SECRETMEM":            specSecretMem,
 		"ZP_ALL_FLAGS":            specAllFlags,
 		"ZP_RESULT_LOCKED":        resultLocked,
 		"ZP_RESULT_GUARD_MADVISE": resultGuardMadvise,

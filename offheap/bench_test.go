@@ -28,6 +28,50 @@ func BenchmarkAllocFree(b *testing.B) {
 	}
 }
 
+// BenchmarkAllocFreeSecretMem measures the life of a 4 KiB mapping, SecretMem or ordinary,
+// per backend: what memfd_secret adds (a file to open, size and close, a shared mapping), and
+// with its page touched once, what a secret page adds (taken out of the kernel's direct map on
+// its first touch, put back when freed).
+func BenchmarkAllocFreeSecretMem(b *testing.B) {
+	for _, be := range Backends() {
+		b.Run(be, func(b *testing.B) {
+			requireBackend(b, be)
+			for _, c := range []struct {
+				name  string
+				opts  []Option
+				touch bool
+			}{
+				{"ordinary", nil, false},
+				{"secretmem", []Option{SecretMem()}, false},
+				{"ordinary-touched", nil, true},
+				{"secretmem-touched", []Option{SecretMem()}, true},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					opts := append(c.opts, WithBackend(be))
+					if buf, err := Alloc(4<<10, opts...); err != nil {
+						b.Skipf("%v", err)
+					} else if err := Free(buf); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					for b.Loop() {
+						buf, err := Alloc(4<<10, opts...)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if c.touch {
+							buf[0] = 1
+						}
+						if err := Free(buf); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
 // BenchmarkLockUnlock measures Lock then Unlock of one page, per backend.
 func BenchmarkLockUnlock(b *testing.B) {
 	for _, be := range Backends() {

@@ -2,6 +2,7 @@ package offheap
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"os"
 	"runtime"
@@ -42,6 +43,10 @@ func TestConformance(t *testing.T) {
 		{"BackendBadSpecs", testBackendBadSpecs},
 		{"BackendBadRanges", testBackendBadRanges},
 		{"Concurrent", testConcurrent},
+		{"Mapping", testMapping},
+		{"MappingBadArguments", testMappingBadArguments},
+		{"PackageOpsRefuseOwned", testPackageOpsRefuseOwned},
+		{"SecretMem", testSecretMem},
 	}
 	for _, be := range Backends() {
 		t.Run(be, func(t *testing.T) {
@@ -519,7 +524,15 @@ func testConcurrent(t *testing.T, be string) {
 	for g := range 4 {
 		wg.Go(func() {
 			for i := range 50 {
-				b, err := Alloc(pg*(1+(g+i)%5), WithBackend(be))
+				// Every other mapping is an owned one: both kinds share one registry.
+				var b []byte
+				var m *Mapping
+				var err error
+				if i%2 == 0 {
+					b, err = Alloc(pg*(1+(g+i)%5), WithBackend(be))
+				} else if m, err = Map(pg*(1+(g+i)%5), WithBackend(be)); err == nil {
+					b = m.Bytes()
+				}
 				if err != nil {
 					errs <- err
 					return
@@ -530,7 +543,15 @@ func testConcurrent(t *testing.T, be string) {
 				if bytes.Count(b, []byte{stamp}) != len(b) {
 					errs <- assert.AnError
 				}
-				if err := Free(b); err != nil {
+				if m != nil {
+					if !errors.Is(Free(b), ErrNotOwned) {
+						errs <- errors.New("Free of an owned mapping was not refused")
+					}
+					err = m.Unmap()
+				} else {
+					err = Free(b)
+				}
+				if err != nil {
 					errs <- err
 					return
 				}

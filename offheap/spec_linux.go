@@ -11,8 +11,9 @@ const (
 	specLock           = 1 << 6 // mlock2(MLOCK_ONFAULT), falling back to mlock
 	specLockRequired   = 1 << 7 // fail the mapping when locking fails
 	specNoGuardMadvise = 1 << 8 // use PROT_NONE guard pages even where MADV_GUARD_INSTALL exists
+	specSecretMem      = 1 << 9 // back the usable range with memfd_secret(2)
 
-	specAllFlags = 1<<9 - 1
+	specAllFlags = 1<<10 - 1
 )
 
 // Bits of mapSpec.result.

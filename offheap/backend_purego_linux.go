@@ -25,7 +25,7 @@ const envLib = "ZEROPOOL_LIB"
 const libName = "libzeropool.so"
 
 // abiVersion is the ZP_ABI_VERSION of csrc/zeropool.h this package was written against.
-const abiVersion = 1
+const abiVersion = 2
 
 // modulePath identifies this module's go.mod when looking for build/ above the working
 // directory, so that a go.mod of some other module (or none) stops nothing and loads nothing.

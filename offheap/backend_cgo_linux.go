@@ -16,12 +16,13 @@ import (
 
 func init() { registerBackend("cgo", func() (backend, error) { return cgoBackend{}, nil }) }
 
-// The C side reads mapSpec's flags by these names; a value that drifts from spec.go fails to
+// The C side reads mapSpec's flags by these names; a value that drifts from spec_linux.go fails to
 // compile here (a negative or out-of-range array length).
 var _ = [1]struct{}{}[(C.ZP_NODUMP^specNoDump)|(C.ZP_WIPEONFORK^specWipeOnFork)|
 	(C.ZP_DONTFORK^specDontFork)|(C.ZP_HUGE^specHuge)|(C.ZP_POPULATE^specPopulate)|
 	(C.ZP_GUARD^specGuard)|(C.ZP_LOCK^specLock)|(C.ZP_LOCK_REQUIRED^specLockRequired)|
-	(C.ZP_NO_GUARD_MADVISE^specNoGuardMadvise)|(C.ZP_RESULT_LOCKED^resultLocked)|
+	(C.ZP_NO_GUARD_MADVISE^specNoGuardMadvise)|(C.ZP_SECRETMEM^specSecretMem)|
+	(C.ZP_ALL_FLAGS^specAllFlags)|(C.ZP_RESULT_LOCKED^resultLocked)|
 	(C.ZP_RESULT_GUARD_MADVISE^resultGuardMadvise)|
 	(C.sizeof_struct_zp_map_spec^unsafe.Sizeof(mapSpec{}))]
 

@@ -24,6 +24,8 @@ func PinRequired() Option { return flag(specLock | specLockRequired) }
 func NoDump() Option { return flag(specNoDump) }
 
 // WipeOnFork makes a forked child see the mapping as zeros (MADV_WIPEONFORK, Linux 4.14+).
+// The kernel applies it to private memory only; with SecretMem it becomes DontFork: the child
+// has no mapping there at all.
 func WipeOnFork() Option { return flag(specWipeOnFork) }
 
 // DontFork leaves the mapping out of a forked child entirely (MADV_DONTFORK), which also keeps
@@ -44,6 +46,27 @@ func HugePages() Option { return flag(specHuge) }
 
 // Populate faults every page in before Alloc returns, so the first touch costs nothing.
 func Populate() Option { return flag(specPopulate) }
+
+// SecretMem backs the mapping with memfd_secret(2) (Linux 5.14+): its pages are removed from
+// the kernel's direct map, so that neither /proc/PID/mem, ptrace nor the kernel itself can
+// read them (a read through /proc/PID/mem fails with EIO). Where the kernel lacks it, or has it
+// disabled (secretmem.enable=0), or a seccomp filter forbids it, Alloc fails with an error
+// wrapping ErrSecretMem.
+//
+// What the kernel does with such a mapping, and so what the other options mean with it:
+//   - Its pages are locked and charged to RLIMIT_MEMLOCK when mapped, whether or not Pin is
+//     given: Stat reports it Locked, and beyond the limit Alloc fails with an error wrapping
+//     ErrPinFailed and EAGAIN. Lock of its memory fails with ENOMEM (the kernel will not
+//     populate secret memory on behalf of a lock), and is not needed; Unlock does nothing.
+//   - It is left out of core dumps whether or not NoDump is given.
+//   - It is shared memory: a forked child would share its pages, so WipeOnFork becomes
+//     DontFork (the kernel refuses MADV_WIPEONFORK on shared memory), and DontFork applies.
+//   - Guard pages are PROT_NONE pages (Stat's Guard is "mprotect"): the kernel refuses
+//     MADV_GUARD_INSTALL on it.
+//   - Populate touches every page, since the kernel's own population skips secret memory.
+//   - Discard of its memory fails with EINVAL: the kernel refuses MADV_DONTNEED on it.
+//   - HugePages is accepted and does nothing.
+func SecretMem() Option { return flag(specSecretMem) }
 
 // Align aligns the start of the usable range to n bytes, a power of two. Alignments below the
 // page size are met anyway.

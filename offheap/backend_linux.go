@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -15,7 +16,9 @@ var ErrUnknownBackend = errors.New("offheap: unknown backend")
 
 // backend does the system work for one implementation. mapRegion carries out the whole mapping
 // recipe of a spec in one call, so that a native backend crosses into C once per mapping, not
-// once per syscall. Every method reports failure as an error wrapping the errno.
+// once per syscall; its outputs follow zp_map's contract in csrc/zeropool.h (on failure,
+// base and total are zero unless the cleanup could not unmap what it had mapped). Every
+// method reports failure as an error wrapping the errno.
 type backend interface {
 	name() string
 	mapRegion(s *mapSpec) error
@@ -37,25 +40,25 @@ type backendSlot struct {
 	err  error
 }
 
-// backends lists the compiled-in backends in order of preference. Build-tagged files add to it
-// from init; nothing is loaded until chosen.
+// preference orders every backend this package has, best first: the native recipe compiled
+// into the binary (one crossing per mapping, nothing to find at run time), the same recipe
+// loaded from a shared library, then the system calls made from Go, which always work.
+var preference = []string{"cgo", "purego", "syscall"}
+
+// backends lists the compiled-in backends in the order of preference. Build-tagged files add
+// to it from init; nothing is loaded until chosen.
 var backends []*backendSlot
 
 func registerBackend(name string, open func() (backend, error)) {
-	backends = append(backends, &backendSlot{name: name, open: open})
-	// Keep preference order: cgo, purego, syscall.
-	rank := func(n string) int {
-		switch n {
-		case "cgo":
-			return 0
-		case "purego":
-			return 1
-		}
-		return 2
+	rank := slices.Index(preference, name)
+	if rank < 0 {
+		panic("offheap: backend " + name + " is missing from the preference list")
 	}
-	for i := len(backends) - 1; i > 0 && rank(backends[i].name) < rank(backends[i-1].name); i-- {
-		backends[i], backends[i-1] = backends[i-1], backends[i]
+	i := slices.IndexFunc(backends, func(s *backendSlot) bool { return slices.Index(preference, s.name) > rank })
+	if i < 0 {
+		i = len(backends)
 	}
+	backends = slices.Insert(backends, i, &backendSlot{name: name, open: open})
 }
 
 // Backends returns the names of the backends compiled into this binary, the default first

@@ -1,0 +1,191 @@
+package offheap
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// mapOwned maps an owned mapping with the named backend and unmaps it when the test ends,
+// unless the test did.
+func mapOwned(t *testing.T, be string, size int, opts ...Option) *Mapping {
+	t.Helper()
+	m, err := Map(size, append(opts, WithBackend(be))...)
+	require.NoError(t, err, "Map(%d) with the %s backend", size, be)
+	t.Cleanup(func() { _ = m.Unmap() })
+	return m
+}
+
+// testMapping: a Mapping is an ordinary live mapping to its holder: its methods act on it as
+// the package-level functions act on memory from Alloc.
+func testMapping(t *testing.T, be string) {
+	pg := PageSize()
+	m := mapOwned(t, be, 3*pg+1)
+	b := m.Bytes()
+	assert.Equal(t, 4*pg, len(b), "len: the usable bytes, page-rounded")
+	assert.Equal(t, 4*pg, cap(b), "cap == len")
+	assert.Zero(t, addrOf(b)%uintptr(pg), "page-aligned")
+	assert.True(t, isZero(b), "a fresh mapping reads as zeros")
+	fill(b, 0x5a)
+	st, err := Stat(b)
+	require.NoError(t, err, "Stat reads owned memory")
+	assert.Equal(t, Info{Size: 4 * pg, Backend: be}, st)
+	assert.Equal(t, st, m.Info(), "Info is Stat")
+	flags, err := VmFlags(b)
+	require.NoError(t, err, "VmFlags reads owned memory")
+	assert.Contains(t, flags, "wr")
+
+	a := addrOf(b)
+	second := b[pg : 2*pg : 2*pg]
+	require.NoError(t, m.Protect(second, ProtRead))
+	assert.True(t, writeFaults(t, a+uintptr(pg)), "write to a ProtRead page")
+	assert.False(t, readFaults(t, a+uintptr(pg)))
+	assert.False(t, writeFaults(t, a), "the page before keeps its access")
+	require.NoError(t, m.Protect(second, ProtReadWrite))
+	assert.False(t, writeFaults(t, a+uintptr(pg)))
+
+	require.NoError(t, m.Discard(b[2*pg:]))
+	assert.True(t, isZero(b[2*pg:]), "discarded pages read as zeros")
+	assert.Equal(t, byte(0x5a), b[pg-1], "the rest is kept")
+
+	kind, err := m.Guard(b[3*pg:])
+	require.NoError(t, err)
+	assert.Contains(t, []string{"madvise", "mprotect"}, kind)
+	assert.True(t, writeFaults(t, a+uintptr(3*pg)), "a guard page")
+	assert.False(t, writeFaults(t, a+uintptr(3*pg)-1), "the page before the guard")
+
+	if err := m.Lock(b[:pg:pg]); err == nil || os.Geteuid() == 0 {
+		require.NoError(t, err, "root locks")
+		assert.True(t, vmFlagSet(t, a)["lo"], "Lock: lo")
+		require.NoError(t, m.Unlock(b[:pg:pg]))
+		assert.False(t, vmFlagSet(t, a)["lo"], "Unlock: no lo")
+	}
+
+	require.NoError(t, m.Unmap())
+	assert.ErrorIs(t, m.Unmap(), ErrNotMapped, "a second Unmap")
+	assert.Nil(t, m.Bytes(), "Bytes after Unmap")
+	assert.Equal(t, st, m.Info(), "Info after Unmap still describes what was mapped")
+	_, err = Stat(b)
+	assert.ErrorIs(t, err, ErrNotMapped, "Stat after Unmap")
+	assert.ErrorIs(t, m.Protect(b[:pg], ProtNone), ErrNotMapped, "Protect after Unmap")
+	assert.True(t, readFaults(t, a), "the memory is gone")
+
+	// Options apply as they do to Alloc.
+	g := mapOwned(t, be, pg, GuardPages(), NoDump(), Align(64<<10))
+	gb := g.Bytes()
+	assert.Zero(t, addrOf(gb)%(64<<10))
+	assert.NotEmpty(t, g.Info().Guard)
+	assert.True(t, vmFlagSet(t, addrOf(gb))["dd"])
+	assert.True(t, writeFaults(t, addrOf(gb)+uintptr(pg)), "the upper guard page")
+}
+
+// testMappingBadArguments: a Mapping's methods refuse what the package-level ones refuse, and
+// any memory outside the Mapping, including another live mapping.
+func testMappingBadArguments(t *testing.T, be string) {
+	pg := PageSize()
+	for _, size := range []int{0, -1, maxSize + 1} {
+		m, err := Map(size, WithBackend(be))
+		assert.ErrorIs(t, err, ErrInvalid, "Map(%d)", size)
+		assert.Nil(t, m)
+	}
+	_, err := Map(pg, Align(3), WithBackend(be))
+	assert.ErrorIs(t, err, ErrInvalid, "Map with a bad alignment")
+	_, err = Map(pg, WithBackend("nope"))
+	assert.ErrorIs(t, err, ErrUnknownBackend)
+
+	m := mapOwned(t, be, 2*pg)
+	other := alloc(t, be, pg)
+	neighbour := mapOwned(t, be, pg)
+	b := m.Bytes()
+	fill(b, 9)
+	heap := heapPages(1)
+	pastEnd := unsafe.Slice(&b[0], cap(b)+pg) // never touched: only its bounds are looked at
+	ops := []struct {
+		name string
+		op   func([]byte) error
+	}{
+		{"Lock", m.Lock},
+		{"Unlock", m.Unlock},
+		{"Protect", func(b []byte) error { return m.Protect(b, ProtNone) }},
+		{"Discard", m.Discard},
+		{"Guard", func(b []byte) error { _, err := m.Guard(b); return err }},
+	}
+	for _, o := range ops {
+		assert.ErrorIs(t, o.op(heap), ErrNotMapped, "%s of heap memory", o.name)
+		assert.ErrorIs(t, o.op(other), ErrNotMapped, "%s of a mapping from Alloc", o.name)
+		assert.ErrorIs(t, o.op(neighbour.Bytes()), ErrNotMapped, "%s of another Mapping", o.name)
+		assert.ErrorIs(t, o.op(pastEnd), ErrNotMapped, "%s past the end", o.name)
+		assert.ErrorIs(t, o.op(b[1:]), ErrInvalid, "%s off a page boundary", o.name)
+		assert.ErrorIs(t, o.op(b[:0:0]), ErrInvalid, "%s of an empty range", o.name)
+		assert.ErrorIs(t, o.op(nil), ErrInvalid, "%s of nil", o.name)
+	}
+	assert.Equal(t, 2*pg, bytes.Count(b, []byte{9}), "nothing changed")
+
+	var null *Mapping
+	assert.ErrorIs(t, null.Unmap(), ErrInvalid, "Unmap of a nil Mapping")
+	assert.ErrorIs(t, null.Protect(b, ProtRead), ErrInvalid, "Protect on a nil Mapping")
+	assert.Nil(t, null.Bytes())
+	assert.Equal(t, Info{}, null.Info())
+}
+
+// testPackageOpsRefuseOwned: Free and the package-level range operations refuse memory of a
+// Mapping with ErrNotOwned (and ErrInvalid), and change nothing: the kernel still reports
+// the mapping as it was.
+func testPackageOpsRefuseOwned(t *testing.T, be string) {
+	pg := PageSize()
+	m := mapOwned(t, be, 4*pg)
+	b := m.Bytes()
+	fill(b, 0x77)
+	before := vmFlagSet(t, addrOf(b))
+	ops := []struct {
+		name string
+		op   func([]byte) error
+	}{
+		{"Free", Free},
+		{"Lock", Lock},
+		{"Unlock", Unlock},
+		{"Protect", func(b []byte) error { return Protect(b, ProtNone) }},
+		{"ProtectRead", func(b []byte) error { return Protect(b, ProtRead) }},
+		{"Discard", Discard},
+		{"Guard", func(b []byte) error { _, err := Guard(b); return err }},
+	}
+	for _, o := range ops {
+		for _, c := range []struct {
+			what string
+			b    []byte
+		}{
+			{"the whole mapping", b},
+			{"its first page", b[:pg:pg]},
+			{"an interior page", b[2*pg : 3*pg : 3*pg]},
+			{"an interior slice off a page boundary", b[100:]},
+		} {
+			err := o.op(c.b)
+			assert.ErrorIs(t, err, ErrNotOwned, "%s of %s", o.name, c.what)
+			assert.ErrorIs(t, err, ErrInvalid, "%s of %s", o.name, c.what)
+			if err != nil {
+				assert.Contains(t, err.Error(), "belongs to a pool")
+			}
+		}
+	}
+	assert.Equal(t, 4*pg, bytes.Count(b, []byte{0x77}), "contents unchanged")
+	assert.Equal(t, before, vmFlagSet(t, addrOf(b)), "VmFlags unchanged")
+	for i := range 4 {
+		assert.False(t, writeFaults(t, addrOf(b)+uintptr(i*pg)), "page %d still writable", i)
+	}
+	assert.Equal(t, 4, residentPages(t, b), "nothing discarded")
+	_, err := Stat(b)
+	assert.NoError(t, err, "still live")
+	require.NoError(t, m.Unmap(), "its own Unmap works")
+	assert.False(t, errors.Is(Free(b), ErrNotOwned), "once unmapped it is no one's: plain ErrNotMapped")
+
+	// Memory from Alloc is unaffected by the owned kind living beside it.
+	u := alloc(t, be, pg)
+	require.NoError(t, Protect(u, ProtRead))
+	require.NoError(t, Protect(u, ProtReadWrite))
+	u[0] = 1
+}

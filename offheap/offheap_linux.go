@@ -1,0 +1,262 @@
+package offheap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+var (
+	// ErrInvalid is returned for arguments no mapping can satisfy: a negative or huge size, a
+	// bad alignment, a range that is not page-aligned.
+	ErrInvalid = errors.New("offheap: invalid argument")
+	// ErrNotMapped is returned for a slice that does not start a live mapping from Alloc (or,
+	// for range operations, does not lie inside one): foreign memory, an interior slice, or a
+	// mapping already freed.
+	ErrNotMapped = errors.New("offheap: not a live mapping from Alloc")
+	// ErrNotOwned is returned by Free and the package-level range operations (Protect,
+	// Discard, Guard, Lock, Unlock) for memory of a Mapping: it belongs to its holder (a pool),
+	// and changing its pages behind the holder's back would crash the process. Those errors
+	// wrap ErrInvalid as well, so errors.Is matches either.
+	ErrNotOwned = errors.New("offheap: memory belongs to a pool (a Mapping); only its holder may change it")
+	// ErrPinFailed is returned by Alloc with PinRequired when the kernel refuses to lock the
+	// mapping (RLIMIT_MEMLOCK, no CAP_IPC_LOCK), and with SecretMem when the locked secret
+	// pages would pass RLIMIT_MEMLOCK; it wraps the errno.
+	ErrPinFailed = errors.New("offheap: could not lock the mapping into RAM")
+	// ErrSecretMem is returned by Alloc with SecretMem where the kernel cannot give secret
+	// memory: it lacks memfd_secret(2) (before Linux 5.14), has it disabled
+	// (secretmem.enable=0), or a seccomp filter forbids it. It wraps the errno.
+	ErrSecretMem = errors.New("offheap: no secret memory (memfd_secret) in this kernel")
+)
+
+var pageSize = os.Getpagesize()
+
+// PageSize returns the system page size in bytes.
+func PageSize() int { return pageSize }
+
+// maxSize bounds a request well below the 47-bit user address space.
+const maxSize = 1 << 46
+
+// mapping is the record of one live mapping, from Alloc or Map.
+type mapping struct {
+	addr, size  uintptr // the usable range handed out
+	base, total uintptr // the whole mapping, guard pages included
+	be          backend
+	spec        mapSpec
+	owner       *Mapping // the handle that owns it, or nil for a mapping from Alloc
+}
+
+// live holds every mapping not yet unmapped, from Alloc and Map alike, sorted by addr, so that
+// Free and the range operations can refuse memory that is not theirs instead of corrupting it.
+// A record leaves it only once the kernel has unmapped the memory: the write lock is held
+// across that munmap, so that no new mapping at the same address can be entered meanwhile
+// (the kernel serialises munmap on the process's mmap lock anyway).
+var live struct {
+	sync.RWMutex
+	m []*mapping
+	// stranded holds what a failed Alloc or Map could not unmap again; it is tried again
+	// after every successful unmap (which is what gives the kernel room to split a mapping).
+	stranded []strandedRange
+}
+
+type strandedRange struct {
+	be          backend
+	base, total uintptr
+}
+
+// strand keeps a range that a failed mapping left behind and says so in err.
+func strand(be backend, base, total uintptr, err error) error {
+	live.Lock()
+	live.stranded = append(live.stranded, strandedRange{be, base, total})
+	live.Unlock()
+	return fmt.Errorf("%w (and %d bytes at %#x could not be unmapped again: they stay mapped, and are unmapped after a later Free succeeds)", err, total, base)
+}
+
+// Alloc maps size bytes outside the Go heap and returns them as a slice with len == size and
+// cap == size rounded up to whole pages. The memory starts zeroed and page-aligned (or aligned
+// as Align asks); it stays valid, at a fixed address, until Free. Alloc(0) is an error: a
+// mapping needs at least one page.
+func Alloc(size int, opts ...Option) ([]byte, error) {
+	m, err := newMapping(size, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	return unsafe.Slice((*byte)(ptr(m.addr)), m.size)[:size], nil
+}
+
+// newMapping maps size bytes as opts ask and enters the record in live, owned by owner.
+func newMapping(size int, opts []Option, owner *Mapping) (*mapping, error) {
+	c := allocConfig{align: uint64(pageSize)}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if size <= 0 || size > maxSize {
+		return nil, fmt.Errorf("%w: size %d (want 1 to %d)", ErrInvalid, size, maxSize)
+	}
+	be, err := openBackend(c.backend)
+	if err != nil {
+		return nil, err
+	}
+	// A required lock is asked of the backend as a best-effort one and checked here, so that
+	// its failure is told apart from a failure to map, whatever the backend. The spec lives
+	// in the mapping record from the start: one allocation per Alloc, not two.
+	m := &mapping{be: be, owner: owner}
+	s := &m.spec
+	*s = mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags &^ specLockRequired}
+	if err := be.mapRegion(s); err != nil {
+		err = fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err)
+		if s.flags&specSecretMem != 0 {
+			switch {
+			case errors.Is(err, syscall.ENOSYS), errors.Is(err, syscall.EPERM):
+				err = fmt.Errorf("%w: %w", ErrSecretMem, err)
+			case errors.Is(err, syscall.EAGAIN):
+				err = fmt.Errorf("%w: secret memory is locked and charged to RLIMIT_MEMLOCK: %w", ErrPinFailed, err)
+			}
+		}
+		if s.total != 0 {
+			err = strand(be, uintptr(s.base), uintptr(s.total), err)
+		}
+		return nil, err
+	}
+	if c.flags&specLockRequired != 0 && s.result&resultLocked == 0 {
+		err := fmt.Errorf("%w: %d bytes (%s backend): %w", ErrPinFailed, size, be.name(), syscall.Errno(-s.lockErr))
+		if uerr := be.unmap(uintptr(s.base), uintptr(s.total)); uerr != nil {
+			err = strand(be, uintptr(s.base), uintptr(s.total), err)
+		}
+		return nil, err
+	}
+	m.addr, m.size, m.base, m.total = uintptr(s.addr), uintptr(s.size), uintptr(s.base), uintptr(s.total)
+	live.Lock()
+	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr >= m.addr })
+	live.m = append(live.m, nil)
+	copy(live.m[i+1:], live.m[i:])
+	live.m[i] = m
+	live.Unlock()
+	return m, nil
+}
+
+// Free unmaps a slice returned by Alloc. The slice must start where Alloc's did; its len and
+// cap may differ. Any other slice, including one already freed, gets ErrNotMapped and nothing
+// is unmapped; memory of a Mapping gets ErrNotOwned. After Free, every slice of the mapping is
+// invalid: touching it faults. When the kernel refuses to unmap (ENOMEM at
+// vm.max_map_count, where unmapping from the middle of a merged run of mappings needs a new
+// map entry), Free returns an error wrapping the errno and the mapping stays live: it can be
+// used, and freed again later.
+func Free(b []byte) error {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	live.Lock()
+	defer live.Unlock()
+	i := holding(addr)
+	if i < 0 || live.m[i].addr != addr && live.m[i].owner == nil {
+		return fmt.Errorf("%w: Free(%#x)", ErrNotMapped, addr)
+	}
+	m := live.m[i]
+	if m.owner != nil {
+		return fmt.Errorf("%w: Free(%#x): %w", ErrInvalid, addr, ErrNotOwned)
+	}
+	return unmapLocked(i)
+}
+
+// unmapLocked unmaps live.m[i] and drops its record, or keeps it, live and usable, when the
+// kernel refuses. The caller holds live's write lock.
+func unmapLocked(i int) error {
+	m := live.m[i]
+	if err := m.be.unmap(m.base, m.total); err != nil {
+		hint := ""
+		if errors.Is(err, syscall.ENOMEM) {
+			hint = " (at vm.max_map_count the kernel cannot split a merged run of mappings to " +
+				"unmap one from its middle; the mapping stays live: unmap others and try again)"
+		}
+		return fmt.Errorf("offheap: unmap %#x+%d: %w%s", m.base, m.total, err, hint)
+	}
+	live.m = append(live.m[:i], live.m[i+1:]...)
+	if len(live.stranded) != 0 {
+		retryStrandedLocked()
+	}
+	return nil
+}
+
+// retryStrandedLocked unmaps what it can of the stranded ranges. The caller holds live's
+// write lock.
+func retryStrandedLocked() {
+	kept := live.stranded[:0]
+	for _, r := range live.stranded {
+		if r.be.unmap(r.base, r.total) != nil {
+			kept = append(kept, r)
+		}
+	}
+	clear(live.stranded[len(kept):])
+	live.stranded = kept
+}
+
+// holding returns the index in live.m of the mapping whose usable range holds addr, or -1.
+// The caller holds live's lock.
+func holding(addr uintptr) int {
+	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr > addr }) - 1
+	if addr == 0 || i < 0 || addr-live.m[i].addr >= live.m[i].size {
+		return -1
+	}
+	return i
+}
+
+// Info describes a live mapping, as Stat reports it.
+type Info struct {
+	Size    int    // usable bytes (whole pages)
+	Backend string // the backend that mapped it
+	Locked  bool   // locked into RAM
+	LockErr error  // why a best-effort lock failed (nil when Locked or not asked)
+	Guard   string // "", "madvise" (MADV_GUARD_INSTALL) or "mprotect" (PROT_NONE pages)
+	// SecretMem says the usable range is secret memory (memfd_secret), out of the kernel's
+	// direct map.
+	SecretMem bool
+}
+
+// Stat describes the mapping that b starts, whether from Alloc or of a Mapping. It reports
+// what was asked and done; VmFlags reads what the kernel holds now.
+func Stat(b []byte) (Info, error) {
+	m, err := find(b, true)
+	if err != nil {
+		return Info{}, err
+	}
+	return m.info(), nil
+}
+
+func (m *mapping) info() Info {
+	in := Info{Size: int(m.size), Backend: m.be.name(), Locked: m.spec.result&resultLocked != 0,
+		SecretMem: m.spec.flags&specSecretMem != 0}
+	if m.spec.lockErr != 0 {
+		in.LockErr = syscall.Errno(-m.spec.lockErr)
+	}
+	if m.spec.flags&specGuard != 0 {
+		in.Guard = "mprotect"
+		if m.spec.result&resultGuardMadvise != 0 {
+			in.Guard = "madvise"
+		}
+	}
+	return in
+}
+
+// find returns the live mapping that starts at b (exact) or holds all of b[:cap(b)].
+func find(b []byte, exact bool) (*mapping, error) {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	live.RLock()
+	defer live.RUnlock()
+	if i := holding(addr); i >= 0 {
+		m := live.m[i]
+		if exact && m.addr == addr {
+			return m, nil
+		}
+		if !exact && uintptr(cap(b)) <= m.size-(addr-m.addr) {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %#x", ErrNotMapped, addr)
+}
+
+func roundUp(n, to uint64) uint64 { return (n + to - 1) &^ (to - 1) }
