@@ -75,7 +75,10 @@ type Config struct {
 	OnMap func(Region) error
 	// OnUnmap, when set, is called synchronously before a region is unmapped (by Trim, the
 	// idle bounds, the Put of an oversize buffer, Close). No buffer of the region is out or
-	// cached when it runs; after it returns the region's memory is gone.
+	// cached when it runs, and after it returns the region is no longer the pool's: Regions
+	// does not list it and no buffer of it is handed out again. Its memory is unmapped then,
+	// or, where the kernel refuses (ENOMEM at vm.max_map_count), kept mapped and unused,
+	// counted in Stats.UnmapFailures and MappedBytes, until a Trim or Close unmaps it.
 	OnUnmap func(Region)
 	// MaxMappedBytes bounds the bytes the pool maps at once (slabs and single-buffer
 	// mappings, guard pages included). A Get that would map beyond it fails with ErrExhausted
@@ -90,9 +93,13 @@ type Config struct {
 	DontFork bool
 	// SecretMem backs every region of a Secure pool with memfd_secret(2): the pages are
 	// removed from the kernel's direct map, so neither /proc/PID/mem, ptrace nor the kernel
-	// itself can read them. NewWithConfig returns an error wrapping ErrInvalidConfig without
-	// Secure, and one wrapping offheap.ErrSecretMem where the kernel lacks memfd_secret or
-	// secretmem is disabled. Secret memory is locked and charged to RLIMIT_MEMLOCK.
+	// itself can read them (a read gets EIO). NewWithConfig returns an error wrapping
+	// ErrInvalidConfig without Secure, and one wrapping offheap.ErrSecretMem where the kernel
+	// lacks memfd_secret or secretmem is disabled. Secret memory is always locked and charged
+	// to RLIMIT_MEMLOCK (a Get beyond it fails, wrapping offheap.ErrPinFailed); it is shared
+	// memory, so a forked child gets no mapping of it at all (MADV_DONTFORK instead of
+	// MADV_WIPEONFORK), and the kernel does not let Trim discard its free slots (they count
+	// in Stats.UnreleasedBytes). Secret memory cannot be registered with io_uring.
 	SecretMem bool
 }
 

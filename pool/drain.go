@@ -91,13 +91,13 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 				for i := 0; i < r.nfree; i++ {
 					slot := r.slotAddr(int(*r.freeSlot(i))).bytes(sc.size)
 					if r.pinned {
-						if err := offheap.Unlock(slot); err != nil {
+						if err := r.m.Unlock(slot); err != nil {
 							refused += int64(sc.size)
 							continue
 						}
 						r.unlocked = true
 					}
-					if offheap.Discard(slot) == nil {
+					if r.m.Discard(slot) == nil {
 						released += int64(sc.size)
 					} else {
 						refused += int64(sc.size)

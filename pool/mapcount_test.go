@@ -30,7 +30,7 @@ func TestUnmapRefusedAtMapCountLimit(t *testing.T) {
 	out, err := childtest.Run(t, t.Name(), childtest.Options{})
 	require.NoError(t, err, "the child failed:\n%s", out)
 	assert.Contains(t, out, "--- PASS: "+t.Name())
-	v := childValues(t, out)
+	v := childtest.Values(t, out)
 	assert.Positive(t, v["unmap-failures"], "child output:\n%s", out)
 }
 

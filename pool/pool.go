@@ -53,7 +53,7 @@ type BufferPool struct {
 
 	growMu  sync.Mutex // guards regions and stuck
 	regions map[*region]struct{}
-	stuck   [][]byte // mappings the kernel refused to unmap; tried again by Trim and Close
+	stuck   []*offheap.Mapping // mappings the kernel refused to unmap; tried again by Trim and Close
 }
 
 // layout is how the buffers of a class are mapped.
@@ -97,6 +97,16 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SecretMem {
+		// Ask the kernel now, so that a pool it cannot back fails here, not at a Get.
+		m, err := offheap.Map(offheap.PageSize(), offheap.SecretMem(), offheap.WithBackend(cfg.Backend))
+		if err != nil {
+			return nil, fmt.Errorf("zeropool: SecretMem: %w", err)
+		}
+		if err := m.Unmap(); err != nil {
+			return nil, fmt.Errorf("zeropool: SecretMem: %w", err)
+		}
 	}
 	initPageMap()
 	nclass := classOf(cfg.MaxBufferSize) + 1

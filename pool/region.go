@@ -42,11 +42,12 @@ type region struct {
 	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see slabLayout)
 	home    int   // the shard whose Ps carve this slab first
 	pinned  bool
-	canary  bool   // slots are 2*size apart with a canary in the second half (Secure)
-	frozen  bool   // Freeze made the buffer read-only (single-buffer Secure regions)
-	mem     []byte // the mapping, for offheap.Free
-	size    int    // bytes of a buffer (for oversize, the mapping's usable bytes)
-	id      uint64 // Region.ID: from the pool's counter, never reused
+	canary  bool             // slots are 2*size apart with a canary in the second half (Secure)
+	frozen  bool             // Freeze made the buffer read-only (single-buffer Secure regions)
+	m       *offheap.Mapping // the mapping: only its methods act on it (the package functions refuse it)
+	mem     []byte           // m.Bytes()
+	size    int              // bytes of a buffer (for oversize, the mapping's usable bytes)
+	id      uint64           // Region.ID: from the pool's counter, never reused
 
 	// state is the state byte of a single-buffer region (states points here). Only the
 	// buffer's holder touches it, as with a slab slot's byte.
@@ -86,10 +87,11 @@ func (r *region) slot(a addr) (st *uint8, ok bool) {
 func (r *region) memStart() addr { return addrOfSlice(r.mem) }
 
 // mapRegion maps bytes for a region: aligned to a granule (the page map's unit, and a huge
-// page), pinned when the pool asks, fenced by guard pages when guard is set, and kept out of
-// core dumps and forked children in Secure pools. It fails with ErrExhausted beyond
-// MaxMappedBytes.
-func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error) {
+// page), pinned when the pool asks, fenced by guard pages when guard is set, kept out of
+// core dumps and forked children in Secure pools and, with SecretMem, out of the kernel's
+// direct map. The mapping is owned: offheap's package functions refuse it, so nobody changes
+// the pool's pages behind its back. It fails with ErrExhausted beyond MaxMappedBytes.
+func (p *BufferPool) mapRegion(bytes int, huge, guard bool) (*offheap.Mapping, bool, error) {
 	opts := []offheap.Option{offheap.Align(granuleSize), offheap.WithBackend(p.cfg.Backend)}
 	if huge {
 		opts = append(opts, offheap.HugePages())
@@ -106,6 +108,9 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error
 	if p.cfg.DontFork {
 		opts = append(opts, offheap.DontFork())
 	}
+	if p.cfg.SecretMem {
+		opts = append(opts, offheap.SecretMem())
+	}
 	switch {
 	case p.cfg.Pinned && p.cfg.RequirePinned:
 		opts = append(opts, offheap.PinRequired())
@@ -118,23 +123,23 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) ([]byte, bool, error
 		return nil, false, fmt.Errorf("%w: mapping %s more would pass %s (%s mapped)", ErrExhausted,
 			FormatBytes(int64(bytes)), FormatBytes(p.cfg.MaxMappedBytes), FormatBytes(m-int64(bytes)))
 	}
-	mem, err := offheap.Alloc(bytes, opts...)
+	m, err := offheap.Map(bytes, opts...)
 	if err != nil {
 		p.mapped.Add(-int64(bytes))
 		return nil, false, err
 	}
-	if d := int64(cap(mem)) - int64(bytes); d != 0 {
+	if d := int64(len(m.Bytes())) - int64(bytes); d != 0 {
 		p.mapped.Add(d) // page rounding
 	}
 	pinned := false
 	if p.cfg.Pinned {
-		if in, err := offheap.Stat(mem); err == nil && in.Locked {
+		if m.Info().Locked {
 			pinned = true
 		} else {
 			p.pinFailures.Add(1)
 		}
 	}
-	return mem, pinned, nil
+	return m, pinned, nil
 }
 
 // newSlab maps and registers a slab for class c, to be carved first by the Ps of shard home.
@@ -147,18 +152,19 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 		stride, shift = 2*size, shift+1
 	}
 	hdr, n, colour := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
-	mem, pinned, err := p.mapRegion(slabSize, false, false)
+	m, pinned, err := p.mapRegion(slabSize, false, false)
 	if err != nil {
 		return nil, err
 	}
+	mem := m.Bytes()
 	start := addrOfSlice(mem)
 	base := start + addr(hdr)
 	if canary {
 		pg := offheap.PageSize()
 		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
 		for _, g := range []int{hdr, end} {
-			if _, err := offheap.Guard(mem[g : g+pg : g+pg]); err != nil {
-				p.freeMapping(&region{mem: mem}, false)
+			if _, err := m.Guard(mem[g : g+pg : g+pg]); err != nil {
+				p.freeMapping(&region{m: m, mem: mem}, false)
 				return nil, err
 			}
 		}
@@ -167,7 +173,7 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
 		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift,
-		pinned: pinned, mem: mem, size: size, pool: p, home: home,
+		pinned: pinned, m: m, mem: mem, size: size, pool: p, home: home,
 		freeStack: (start + addr(colour+n) + 1) &^ 1, nslots: n, partialIdx: -1,
 		canary: canary,
 	}
@@ -183,10 +189,11 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 // newMapping maps and registers a single-buffer region of size bytes (class c, or -1 for an
 // oversize buffer).
 func (p *BufferPool) newMapping(size, c int) (*region, error) {
-	mem, pinned, err := p.mapRegion(size, size >= granuleSize, p.cfg.Secure)
+	m, pinned, err := p.mapRegion(size, size >= granuleSize, p.cfg.Secure)
 	if err != nil {
 		return nil, err
 	}
+	mem := m.Bytes()
 	kind := kindMapping
 	if c < 0 {
 		kind = kindOversize
@@ -194,7 +201,7 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 	}
 	r := &region{
 		base: addrOfSlice(mem), span: 1, class: c, kind: kind,
-		pinned: pinned, mem: mem, size: size, partialIdx: -1, pool: p,
+		pinned: pinned, m: m, mem: mem, size: size, partialIdx: -1, pool: p,
 	}
 	if c >= 0 && p.cachesPuts() {
 		r.fast = p
@@ -265,10 +272,10 @@ func (p *BufferPool) freeMapping(r *region, announce bool) {
 	if announce && p.cfg.OnUnmap != nil {
 		p.cfg.OnUnmap(r.public())
 	}
-	if err := offheap.Free(r.mem); err != nil {
+	if err := r.m.Unmap(); err != nil {
 		p.unmapFailures.Add(1)
 		p.growMu.Lock()
-		p.stuck = append(p.stuck, r.mem)
+		p.stuck = append(p.stuck, r.m)
 		p.growMu.Unlock()
 		return
 	}
@@ -283,15 +290,16 @@ func (p *BufferPool) retryStuck() int64 {
 	p.stuck = nil
 	p.growMu.Unlock()
 	var n int64
-	for _, mem := range stuck {
-		if err := offheap.Free(mem); err != nil {
+	for _, m := range stuck {
+		size := int64(len(m.Bytes()))
+		if err := m.Unmap(); err != nil {
 			p.growMu.Lock()
-			p.stuck = append(p.stuck, mem)
+			p.stuck = append(p.stuck, m)
 			p.growMu.Unlock()
 			continue
 		}
-		p.mapped.Add(-int64(cap(mem)))
-		n += int64(cap(mem))
+		p.mapped.Add(-size)
+		n += size
 	}
 	return n
 }

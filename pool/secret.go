@@ -56,7 +56,7 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 	if frozen {
 		prot = offheap.ProtRead
 	}
-	if err := offheap.Protect(r.usable(), prot); err != nil {
+	if err := r.m.Protect(r.usable(), prot); err != nil {
 		return fmt.Errorf("zeropool: %s: %w", what, err)
 	}
 	r.frozen = frozen
@@ -65,7 +65,7 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 
 // melt makes a frozen buffer writable again before its Put wipes it.
 func (p *BufferPool) melt(r *region) {
-	if offheap.Protect(r.usable(), offheap.ProtReadWrite) == nil {
+	if r.m.Protect(r.usable(), offheap.ProtReadWrite) == nil {
 		r.frozen = false
 	}
 }

@@ -35,7 +35,7 @@ func (p *BufferPool) checkAndSeal(e entry, r *region) error {
 	if p.cfg.Debug {
 		// Best effort: a kernel out of map entries leaves the buffer accessible, no worse
 		// than an ordinary pool.
-		_ = offheap.Protect(b, offheap.ProtNone)
+		_ = r.m.Protect(b, offheap.ProtNone)
 	}
 	return nil
 }

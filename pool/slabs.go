@@ -106,7 +106,7 @@ func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n in
 // caller holds the class's slabMu.
 func (p *BufferPool) relock(r *region) {
 	r.unlocked = false
-	if err := offheap.Lock(r.mem); err != nil {
+	if err := r.m.Lock(r.mem); err != nil {
 		p.pinFailures.Add(1)
 		r.pinned = false
 		p.pinnedBytes.Add(-int64(cap(r.mem)))

@@ -32,7 +32,7 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	*e.state.state() = stateOut
 	b := e.addr.buffer(size, sc.size)
 	if p.cfg.Debug {
-		if err := offheap.Protect(b, offheap.ProtReadWrite); err != nil {
+		if err := lookup(e.addr).m.Protect(b, offheap.ProtReadWrite); err != nil {
 			p.countPutUnpinned(c)
 			p.release(e, lookup(e.addr))
 			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
