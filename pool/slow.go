@@ -196,6 +196,10 @@ func (p *BufferPool) getOther(size int) ([]byte, error) {
 	return r.base.bytes(r.size)[:size], nil
 }
 
+// testHookDebugPut, when a test sets it, runs in a Debug pool's Put between reading a
+// buffer's state and changing it.
+var testHookDebugPut func()
+
 // putSlow answers every Put that the fast path did not take: refusals, and buffers the P's
 // loaded magazine could not take: it is full, the pool is Secure or Debug (work on every
 // Put), draining or closed, or the buffer is oversize (unmapped at once).
@@ -213,6 +217,9 @@ func (p *BufferPool) putSlow(a addr) error {
 		// Puts of one buffer the second is refused.
 		p.debugMu.Lock()
 		s := *st
+		if testHookDebugPut != nil {
+			testHookDebugPut() // a test widens the window between the check and the change
+		}
 		if s == stateOut {
 			*st = stateIdle
 		}
