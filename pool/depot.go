@@ -76,10 +76,8 @@ func (p *BufferPool) takeFull(c int, empty *magazine, home int) *magazine {
 	for i := range ds {
 		d := &ds[(home+i)&p.shardMask]
 		d.mu.lock()
-		if k := len(d.full); k > 0 {
-			m := d.full[k-1]
-			d.full[k-1] = nil
-			d.full = d.full[:k-1]
+		if len(d.full) > 0 {
+			m := popMagazine(&d.full)
 			if empty != nil {
 				d.empty = append(d.empty, empty)
 			}
@@ -117,10 +115,8 @@ func (p *BufferPool) giveFull(c int, m *magazine, home int) *magazine {
 	}
 	d.full = append(d.full, m)
 	var e *magazine
-	if k := len(d.empty); k > 0 {
-		e = d.empty[k-1]
-		d.empty[k-1] = nil
-		d.empty = d.empty[:k-1]
+	if len(d.empty) > 0 {
+		e = popMagazine(&d.empty)
 	}
 	d.mu.unlock()
 	if e == nil {
@@ -157,9 +153,7 @@ func (p *BufferPool) takeOne(c, home int) (e entry, ok bool) {
 			m.n--
 			e, ok = m.items[m.n], true
 			if m.n == 0 {
-				d.full[len(d.full)-1] = nil
-				d.full = d.full[:len(d.full)-1]
-				d.empty = append(d.empty, m)
+				d.empty = append(d.empty, popMagazine(&d.full))
 			}
 		}
 		d.mu.unlock()
@@ -215,4 +209,27 @@ func (p *BufferPool) drainDepots(out []entry) []entry {
 		}
 	}
 	return out
+}
+
+// tryLockHome locks the home shard of the class's depot if that needs no waiting, for a
+// pinned section; nil when the shard is busy or the class has no depot yet.
+func (sc *sizeClass) tryLockHome(home int) *depot {
+	ds := sc.depots.Load()
+	if ds == nil {
+		return nil
+	}
+	if d := &(*ds)[home]; d.mu.tryLock() {
+		return d
+	}
+	return nil
+}
+
+// popMagazine takes the last magazine of a depot list (not empty); the caller holds the
+// shard's lock.
+func popMagazine(l *[]*magazine) *magazine {
+	k := len(*l) - 1
+	m := (*l)[k]
+	(*l)[k] = nil
+	*l = (*l)[:k]
+	return m
 }

@@ -325,22 +325,15 @@ func (p *BufferPool) swapInFull(pc *pcache, c, home int) *magazine {
 		return pc.loaded
 	}
 	sc := &p.classes[c&(classSlots-1)]
-	ds := sc.depots.Load()
-	if ds == nil {
+	d := sc.tryLockHome(home)
+	if d == nil {
 		return pc.loaded
 	}
-	d := &(*ds)[home]
-	if !d.mu.tryLock() {
-		return pc.loaded
-	}
-	k := len(d.full)
-	if k == 0 || len(d.empty) == cap(d.empty) {
+	if len(d.full) == 0 || len(d.empty) == cap(d.empty) {
 		d.mu.unlock()
 		return pc.loaded
 	}
-	full := d.full[k-1]
-	d.full[k-1] = nil
-	d.full = d.full[:k-1]
+	full := popMagazine(&d.full)
 	d.empty = append(d.empty, pc.prev) // within its capacity
 	d.mu.unlock()
 	p.depotIdle.Add(-int64(full.n * sc.size))
@@ -362,22 +355,15 @@ func (p *BufferPool) swapInEmpty(pc *pcache, c, home int) *magazine {
 	if pc.state != pcReady || pc.prev == outMag || !sc.keep {
 		return pc.loaded
 	}
-	ds := sc.depots.Load()
-	if ds == nil {
+	d := sc.tryLockHome(home)
+	if d == nil {
 		return pc.loaded
 	}
-	d := &(*ds)[home]
-	if !d.mu.tryLock() {
-		return pc.loaded
-	}
-	k := len(d.empty)
-	if k == 0 || len(d.full) == cap(d.full) || !p.admit(int64(pc.prev.n*sc.size)) {
+	if len(d.empty) == 0 || len(d.full) == cap(d.full) || !p.admit(int64(pc.prev.n*sc.size)) {
 		d.mu.unlock()
 		return pc.loaded
 	}
-	empty := d.empty[k-1]
-	d.empty[k-1] = nil
-	d.empty = d.empty[:k-1]
+	empty := popMagazine(&d.empty)
 	d.full = append(d.full, pc.prev) // within its capacity
 	d.mu.unlock()
 	pc.prev, pc.loaded = pc.loaded, empty
