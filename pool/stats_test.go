@@ -165,3 +165,21 @@ func TestStatsCounters(t *testing.T) {
 		assert.Contains(t, str, want)
 	}
 }
+
+// PeakInUseBytes keeps the high-water mark of InUseBytes: a burst of 100 buffers of 16 KiB
+// and an oversize buffer leave it at their sum after all are put back.
+func TestPeakInUseBytes(t *testing.T) {
+	oneP(t)
+	p := newPool(t, Config{MaxBufferSize: 1 << 20})
+	var bufs [][]byte
+	for range 100 {
+		bufs = append(bufs, p.Get(16<<10))
+	}
+	big := p.Get(4 << 20) // above MaxBufferSize: a mapping of its own
+	for _, b := range append(bufs, big) {
+		require.NoError(t, p.Put(b))
+	}
+	s := p.Stats()
+	assert.Zero(t, s.InUseBytes)
+	assert.Equal(t, int64(100*16<<10+4<<20), s.PeakInUseBytes)
+}
