@@ -54,6 +54,13 @@ func (p *BufferPool) makeDepots(c int) []depot {
 	return d
 }
 
+// homeShard is the depot shard of the current P.
+func (p *BufferPool) homeShard() int {
+	pid := procPin()
+	procUnpin()
+	return pid & p.shardMask
+}
+
 // admit reserves room for n more bytes idle in the depots, within the shared share of
 // MaxIdleBytes; it reports false (reserving nothing) when they do not fit or the pool closed.
 func (p *BufferPool) admit(n int64) bool {

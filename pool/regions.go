@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 )
@@ -124,24 +123,41 @@ func (p *BufferPool) Preallocate(size, n int) error {
 	if size <= 0 || size > p.maxPooled {
 		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, p.maxPooled)
 	}
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	// The buffers go to the depot, not to this P's magazines, so that a Get on any P finds
+	// them.
 	c := max(classOf(size), p.minClass)
+	sc := &p.classes[c]
 	before := p.classStats(c).Idle
-	bufs := make([][]byte, 0, n)
-	var err error
+	home := p.homeShard()
+	var m *magazine
+	if sc.mag > 0 {
+		m = newMagazine(sc)
+	}
 	for range n {
-		var b []byte
-		if b, err = p.TryGet(size); err != nil {
-			break
+		e, _, _, err := p.carve(c, home, nil)
+		if err != nil {
+			if m != nil && m.n > 0 {
+				p.giveFull(c, m, home)
+			}
+			return fmt.Errorf("zeropool: Preallocate(%d, %d): %w", size, n, err)
 		}
-		bufs = append(bufs, b)
+		*e.state.state() = stateIdle
+		if m == nil {
+			p.giveOne(c, e, home)
+			continue
+		}
+		m.items[m.n] = e
+		if m.n++; m.n == len(m.items) {
+			m = p.giveFull(c, m, home)
+		}
 	}
-	for _, b := range bufs {
-		err = errors.Join(err, p.Put(b))
+	if m != nil && m.n > 0 {
+		p.giveEmpty(c, p.giveFull(c, m, home), home)
 	}
-	if err != nil {
-		return fmt.Errorf("zeropool: Preallocate(%d, %d): %w", size, n, err)
-	}
-	if kept := p.classStats(c).Idle - before; kept < int64(n) {
+	if kept := p.classStats(c).Idle - before; kept < int64(n) { // the rest went back to the slabs
 		return fmt.Errorf("zeropool: Preallocate(%d, %d): kept %d idle; MaxIdleBytes (%s) holds no more",
 			size, n, max(kept, 0), FormatBytes(p.cfg.MaxIdleBytes))
 	}
