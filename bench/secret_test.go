@@ -7,6 +7,7 @@ import (
 	"github.com/awnumar/memguard"
 
 	wl "github.com/zeropool-go/zeropool/internal/workloads"
+	"github.com/zeropool-go/zeropool/offheap"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -20,6 +21,8 @@ var secretImpls = []benchImpl{
 	{"memguard-NewBuffer", secretMemguardNewBuffer},
 	{"memguard-FromBytes", secretMemguardFromBytes},
 	{implZeropool, secretZeropool},
+	{"zeropool-secretmem", secretZeropoolSecretMem},
+	{"secretmem-fresh", secretFreshRegion},
 }
 
 func BenchmarkSecret(b *testing.B) { runBySize(b, []int{wl.SecretSize}, secretImpls) }
@@ -38,6 +41,46 @@ func secretMemguardFromBytes(b *testing.B, size int) {
 		copy(scratch[:], wl.SecretKey[:size])
 		lb := memguard.NewBufferFromBytes(scratch[:size])
 		lb.Destroy()
+	}
+}
+
+// secretZeropoolSecretMem is secretZeropool on a pool whose memory memfd_secret backs (out
+// of the kernel's direct map); it skips where the kernel has no memfd_secret.
+func secretZeropoolSecretMem(b *testing.B, _ int) {
+	p, err := pool.NewWithConfig(pool.Config{Secure: true, SecretMem: true})
+	if errors.Is(err, offheap.ErrSecretMem) {
+		b.Skipf("no memfd_secret here: %v", err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	wl.Secret(b, p)
+}
+
+// secretFreshRegion maps a fresh page of secret memory per secret and unmaps it, as memguard
+// makes a fresh LockedBuffer per secret: what a pool saves by reusing its memory.
+func secretFreshRegion(b *testing.B, size int) {
+	probe, err := offheap.Alloc(offheap.PageSize(), offheap.SecretMem())
+	if errors.Is(err, offheap.ErrSecretMem) {
+		b.Skipf("no memfd_secret here: %v", err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := offheap.Free(probe); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		m, err := offheap.Alloc(size, offheap.SecretMem(), offheap.GuardPages())
+		if err != nil {
+			b.Fatal(err)
+		}
+		copy(m, wl.SecretKey[:])
+		offheap.Wipe(m)
+		if err := offheap.Free(m); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -33,7 +33,7 @@ const ours = "zeropool"
 
 // floors are impls that are neither zeropool nor a peer: the physical cost of the workload
 // with no allocation at all. They are shown, never chosen as best peer.
-var floors = map[string]bool{"resident": true, "built": true}
+var floors = map[string]bool{"resident": true, "built": true, "zeropool-secretmem": true, "secretmem-fresh": true}
 
 func main() {
 	raw := flag.String("raw", "results/raw.txt", "raw `file` of go test -bench output")
@@ -576,6 +576,12 @@ func notes(rs *results, w *workload, m metric, peer string) string {
 	case "Secret":
 		if r, ok := vs(peer); ok {
 			out = append(out, fmt.Sprintf("≥ 500× faster than memguard: %s× %s", formatRatio(1/r), mark(1/r >= 500)))
+		}
+		if v, ok := median(w, "zeropool-secretmem", m.unit); ok {
+			out = append(out, "SecretMem pool: "+formatNs(v))
+		}
+		if v, ok := median(w, "secretmem-fresh", m.unit); ok {
+			out = append(out, "a fresh memfd_secret page per secret: "+formatNs(v))
 		}
 	}
 	if len(out) == 0 {
