@@ -104,14 +104,33 @@ func Scan(needles [][]byte, skip ...Range) (Report, error) {
 
 	var rep Report
 	for _, m := range maps {
-		if !m.readable || m.special() || (m.Start < own.End && own.Start < m.End) {
+		if !m.readable || m.special() {
 			continue
 		}
 		rep.Mappings++
-		s := scanner{mem: mem, buf: buf, needles: needles, anchors: anchors, maxLen: maxLen, skip: skip, m: m, rep: &rep}
-		s.run()
+		// The read buffer may have been merged with a neighbouring mapping: leave out its
+		// bytes only.
+		for _, part := range m.without(own) {
+			s := scanner{mem: mem, buf: buf, needles: needles, anchors: anchors, maxLen: maxLen, skip: skip, r: part, line: m.line, rep: &rep}
+			s.run()
+		}
 	}
 	return rep, errors.Join(mem.Close(), unmap(buf))
+}
+
+// without is what is left of r outside o: none, one or two ranges.
+func (r Range) without(o Range) []Range {
+	if o.End <= r.Start || r.End <= o.Start {
+		return []Range{r}
+	}
+	var out []Range
+	if r.Start < o.Start {
+		out = append(out, Range{r.Start, o.Start})
+	}
+	if o.End < r.End {
+		out = append(out, Range{o.End, r.End})
+	}
+	return out
 }
 
 func unmap(b []byte) error {
@@ -128,16 +147,17 @@ type scanner struct {
 	anchors []int
 	maxLen  int
 	skip    []Range
-	m       mapping
+	r       Range  // the part of a mapping to read
+	line    string // the mapping's line of /proc/self/maps
 	rep     *Report
 }
 
-// run reads the mapping in chunks that overlap by maxLen-1 bytes, so that a match across a
+// run reads the range in chunks that overlap by maxLen-1 bytes, so that a match across a
 // chunk boundary is seen once.
 func (s *scanner) run() {
-	for at := s.m.Start; at < s.m.End; {
-		n := min(uintptr(len(s.buf)), s.m.End-at)
-		last := at+n == s.m.End
+	for at := s.r.Start; at < s.r.End; {
+		n := min(uintptr(len(s.buf)), s.r.End-at)
+		last := at+n == s.r.End
 		step := n - uintptr(s.maxLen-1)
 		if last || n <= uintptr(s.maxLen-1) {
 			step, last = n, true
@@ -171,7 +191,7 @@ func (s *scanner) read(at, n uintptr) bool {
 }
 
 // search reports the matches in chunk that start before limit (all of them for the last
-// chunk of a mapping: limit is then its length).
+// chunk of a range: limit is then its length).
 func (s *scanner) search(base uintptr, chunk []byte, limit uintptr, last bool) {
 	s.rep.Scanned += int64(limit)
 	if last {
@@ -197,7 +217,7 @@ func (s *scanner) search(base uintptr, chunk []byte, limit uintptr, last bool) {
 			}
 			addr := base + uintptr(pos)
 			if !s.skipped(addr) {
-				s.rep.Hits = append(s.rep.Hits, Hit{Needle: i, Addr: addr, Mapping: s.m.line})
+				s.rep.Hits = append(s.rep.Hits, Hit{Needle: i, Addr: addr, Mapping: s.line})
 			}
 		}
 	}
@@ -244,12 +264,16 @@ func (m mapping) special() bool {
 	return false
 }
 
-func readMaps() ([]mapping, error) {
+func readMaps() (_ []mapping, err error) {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return nil, fmt.Errorf("keyrecipe: %w", err)
 	}
-	defer f.Close()
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("keyrecipe: %w", cerr)
+		}
+	}()
 	var out []mapping
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -4,6 +4,7 @@ package keyrecipe
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,8 +13,9 @@ import (
 )
 
 // Memory of memfd_secret(2) is removed from the kernel's direct map, so /proc/self/mem cannot
-// read it: a copy of a needle there is not found, and its pages are counted as refused. (The
-// architectures of this file are those golang.org/x/sys declares the call for.)
+// read it (the read fails with EIO): a copy of a needle there is not found, and its pages are
+// counted as refused. (The architectures of this file are those golang.org/x/sys declares the
+// call for.)
 func TestScanCannotReadSecretMem(t *testing.T) {
 	fd, err := unix.MemfdSecret(0)
 	if errors.Is(err, unix.ENOSYS) {
@@ -32,6 +34,12 @@ func TestScanCannotReadSecretMem(t *testing.T) {
 
 	n := randomNeedle(t, 32)
 	copy(mem[4096:], n)
+	procMem, err := os.Open("/proc/self/mem")
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, procMem.Close()) }()
+	_, err = procMem.ReadAt(make([]byte, 32), int64(addrOf(mem)+4096))
+	assert.ErrorIs(t, err, unix.EIO, "a read of memfd_secret memory through /proc/self/mem")
+
 	rep, err := Scan([][]byte{n})
 	require.NoError(t, err)
 	assert.Empty(t, hitsIn(rep, 0, RangeOf(mem)), "a copy in memfd_secret memory was read")

@@ -140,3 +140,23 @@ func TestParseMapsLine(t *testing.T) {
 		assert.Error(t, err, "%q", bad)
 	}
 }
+
+// The scan leaves out its read buffer's bytes only, even where the kernel merged the buffer's
+// mapping with a neighbour.
+func TestRangeWithout(t *testing.T) {
+	r := Range{100, 200}
+	for _, c := range []struct {
+		o    Range
+		want []Range
+	}{
+		{Range{0, 50}, []Range{r}},
+		{Range{200, 300}, []Range{r}},
+		{Range{100, 200}, nil},
+		{Range{50, 250}, nil},
+		{Range{100, 150}, []Range{{150, 200}}},
+		{Range{150, 200}, []Range{{100, 150}}},
+		{Range{120, 180}, []Range{{100, 120}, {180, 200}}},
+	} {
+		assert.Equal(t, c.want, r.without(c.o), "%v without %v", r, c.o)
+	}
+}
