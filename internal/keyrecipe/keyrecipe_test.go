@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -120,14 +122,18 @@ func collect() {
 	runtime.GC()
 }
 
-// copies are the hits of the key's needles outside the pool's buffer, and whether the pool's
-// own copy of each needle was seen (it must be: it shows the scan reads off-heap memory).
-func copies(rep Report, own Range) (found []Hit, ownSeen map[int]bool) {
+// copies are the hits of the key's needles outside the pool's buffers (own), and whether the
+// pool's own copy of each needle was seen (it must be: it shows the scan reads off-heap
+// memory).
+func copies(rep Report, own []Range) (found []Hit, ownSeen map[int]bool) {
 	ownSeen = map[int]bool{}
+hits:
 	for _, h := range rep.Hits {
-		if own.contains(h.Addr) {
-			ownSeen[h.Needle] = true
-			continue
+		for _, r := range own {
+			if r.contains(h.Addr) {
+				ownSeen[h.Needle] = true
+				continue hits
+			}
 		}
 		for _, k := range keyNeedles {
 			if h.Needle == k {
@@ -156,8 +162,8 @@ var planted []byte
 // scanWithControl scans for every needle with a copy of the control value planted on the
 // heap, checks that the scan saw the pool's own copies and the planted one (so that a scan
 // that finds no key is a scan that would have found one), and returns the copies of the key
-// found outside the pool's buffer.
-func scanWithControl(t *testing.T, buf []byte) []Hit {
+// found outside the needles' buffer and the other pool buffers alsoOwn.
+func scanWithControl(t *testing.T, buf []byte, alsoOwn ...Range) []Hit {
 	t.Helper()
 	planted = make([]byte, 32)
 	copy(planted, buf[offControl:offControl+32])
@@ -167,7 +173,7 @@ func scanWithControl(t *testing.T, buf []byte) []Hit {
 	planted = nil
 	require.NoError(t, err)
 
-	found, ownSeen := copies(rep, RangeOf(buf))
+	found, ownSeen := copies(rep, append([]Range{RangeOf(buf)}, alsoOwn...))
 	t.Logf("scanned %d MiB in %d mappings (%d KiB refused)", rep.Scanned>>20, rep.Mappings, rep.Unreadable>>10)
 	for i, name := range needleNames {
 		assert.True(t, ownSeen[i], "the scan did not see the pool's own copy of the %s", name)
@@ -207,4 +213,18 @@ func TestRoundKey2(t *testing.T) {
 	swapped := make([]byte, 16)
 	reverseWords(swapped, rk)
 	assert.Equal(t, "1154a39baf25698e5f8b1aa5defc6720", hex.EncodeToString(swapped))
+}
+
+// The README shows recipe_test.go word for word (but for the package name).
+func TestReadmeRecipeIsThisOne(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	const start = "```go\n//go:build goexperiment.runtimesecret\n"
+	i := strings.Index(string(readme), start)
+	require.GreaterOrEqual(t, i, 0, "README.md has the recipe")
+	block, _, ok := strings.Cut(string(readme[i+len("```go\n"):]), "```\n")
+	require.True(t, ok)
+	mine, err := os.ReadFile("recipe_test.go")
+	require.NoError(t, err)
+	assert.Equal(t, string(mine), strings.Replace(block, "\npackage keys\n", "\npackage keyrecipe\n", 1))
 }
