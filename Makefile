@@ -6,7 +6,7 @@ CFLAGS  ?= -Wall -Wextra -Werror -O2 -fPIC
 PKGS    := ./...
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build lib ctest test test-default test-nocgo test-purego test-purego-nocgo test-race test-private vet fmt demo info bench fuzz clean
+.PHONY: all build lib ctest test test-default test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret vet fmt demo info bench fuzz clean
 
 all: build
 
@@ -25,7 +25,7 @@ build/ctest: csrc/zeropool.c csrc/zeropool.h csrc/zeropool_test.c build/ctest.sh
 	CC='$(CC)' build/ctest.sh $@
 
 # Every test in every build mode. This is what CI runs.
-test: fmt vet ctest test-default test-nocgo test-purego test-purego-nocgo test-race test-private
+test: fmt vet ctest test-default test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret
 
 test-default:
 	$(GO) test $(TESTFLAGS) $(PKGS)
@@ -37,6 +37,10 @@ test-purego-nocgo: lib
 	ZEROPOOL_LIB=$(CURDIR)/$(LIB) CGO_ENABLED=0 $(GO) test $(TESTFLAGS) -tags zeropool_purego $(PKGS)
 test-race:
 	$(GO) test $(TESTFLAGS) -race $(PKGS)
+# The runtime/secret recipe (internal/keyrecipe): its test is built only with the experiment,
+# for which the toolchain builds the standard library once more (cached afterwards).
+test-runtimesecret:
+	GOEXPERIMENT=runtimesecret $(GO) test -count=1 ./internal/keyrecipe
 # The suite again from a copy of the checkout that other users cannot enter (mode 0700).
 test-private:
 	MAKE='$(MAKE)' build/ci/private-checkout.sh
