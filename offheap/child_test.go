@@ -57,20 +57,12 @@ func TestPinRequiredUnprivileged(t *testing.T) {
 		memlockChild(t)
 		return
 	}
-	out, err := runChild(t, "TestPinRequiredUnprivileged", "memlock", nil, true)
-	require.NoError(t, err, "child:\n%s", out)
-	assert.Contains(t, out, "--- PASS: TestPinRequiredUnprivileged")
-	for _, be := range usableBackends(t) {
-		assert.Contains(t, out, "memlock checked: backend="+be+" ", "child:\n%s", out)
-	}
+	runBackendChild(t, "TestPinRequiredUnprivileged", "memlock", true, "memlock checked: backend=%s ")
 }
 
 func memlockChild(t *testing.T) {
 	const limit = 64 << 10
-	require.NoError(t, unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit}))
-	if os.Geteuid() == 0 {
-		t.Skip("still root: the parent could not drop privileges")
-	}
+	lowerMemlock(t, limit)
 	pg := PageSize()
 	for _, be := range backendsOfParent(t) {
 		_, refused := Alloc(1<<20, PinRequired(), WithBackend(be))
@@ -137,12 +129,7 @@ func TestAllocRefusedByOS(t *testing.T) {
 		addressSpaceChild(t)
 		return
 	}
-	out, err := runChild(t, "TestAllocRefusedByOS", "as", nil, false)
-	require.NoError(t, err, "child:\n%s", out)
-	assert.Contains(t, out, "--- PASS: TestAllocRefusedByOS")
-	for _, be := range usableBackends(t) {
-		assert.Contains(t, out, "refusal checked: backend="+be+" ", "child:\n%s", out)
-	}
+	runBackendChild(t, "TestAllocRefusedByOS", "as", false, "refusal checked: backend=%s ")
 }
 
 func addressSpaceChild(t *testing.T) {

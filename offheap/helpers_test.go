@@ -2,11 +2,13 @@ package offheap
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"testing"
 	"unsafe"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
@@ -160,4 +162,27 @@ func guardInstallSupported(t *testing.T) bool {
 	require.NoError(t, err)
 	defer unix.Munmap(m)
 	return unix.Madvise(m, unix.MADV_GUARD_INSTALL) == nil
+}
+
+// runBackendChild runs test again in a child process in mode (unprivileged when asked) and
+// checks that it passed and that it checked every usable backend: each writes line, with %s
+// for the backend's name.
+func runBackendChild(t *testing.T, test, mode string, unprivileged bool, line string) {
+	t.Helper()
+	out, err := runChild(t, test, mode, nil, unprivileged)
+	require.NoError(t, err, "child:\n%s", out)
+	assert.Contains(t, out, "--- PASS: "+test)
+	for _, be := range usableBackends(t) {
+		assert.Contains(t, out, fmt.Sprintf(line, be), "child:\n%s", out)
+	}
+}
+
+// lowerMemlock sets the child's RLIMIT_MEMLOCK to limit bytes and skips where the child is
+// still root (whom the limit does not bind).
+func lowerMemlock(t *testing.T, limit uint64) {
+	t.Helper()
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit}))
+	if os.Geteuid() == 0 {
+		t.Skip("still root: the parent could not drop privileges")
+	}
 }

@@ -25,12 +25,7 @@ func TestAtMapCountLimit(t *testing.T) {
 		mapCountChild(t)
 		return
 	}
-	out, err := runChild(t, "TestAtMapCountLimit", "mapcount", nil, false)
-	require.NoError(t, err, "child:\n%s", out)
-	assert.Contains(t, out, "--- PASS: TestAtMapCountLimit")
-	for _, be := range usableBackends(t) {
-		assert.Contains(t, out, "map count limit checked: backend="+be+"\n", "child:\n%s", out)
-	}
+	runBackendChild(t, "TestAtMapCountLimit", "mapcount", false, "map count limit checked: backend=%s\n")
 }
 
 func mapCountChild(t *testing.T) {

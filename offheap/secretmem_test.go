@@ -124,20 +124,12 @@ func TestSecretMemUnderMemlockLimit(t *testing.T) {
 		secretMemlockChild(t)
 		return
 	}
-	out, err := runChild(t, "TestSecretMemUnderMemlockLimit", "secret-memlock", nil, true)
-	require.NoError(t, err, "child:\n%s", out)
-	assert.Contains(t, out, "--- PASS: TestSecretMemUnderMemlockLimit")
-	for _, be := range usableBackends(t) {
-		assert.Contains(t, out, "secret memlock checked: backend="+be+" ", "child:\n%s", out)
-	}
+	runBackendChild(t, "TestSecretMemUnderMemlockLimit", "secret-memlock", true, "secret memlock checked: backend=%s ")
 }
 
 func secretMemlockChild(t *testing.T) {
 	const limit = 64 << 10
-	require.NoError(t, unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit}))
-	if os.Geteuid() == 0 {
-		t.Skip("still root: the parent could not drop privileges")
-	}
+	lowerMemlock(t, limit)
 	pg := PageSize()
 	for _, be := range backendsOfParent(t) {
 		for _, opts := range [][]Option{nil, {GuardPages(), Align(2 << 20)}} {
