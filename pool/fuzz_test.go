@@ -19,16 +19,20 @@ func FuzzPool(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 2, 5, 0, 0, 3, 3, 0})
 	f.Add([]byte{0, 255, 0, 254, 0, 128, 6, 0, 1, 0, 4, 0, 1, 1})
 	f.Add([]byte{0, 40, 1, 0, 2, 0, 0, 40, 0, 40, 0, 40, 1, 2, 1, 1, 1, 0, 7, 0, 0, 9})
+	f.Add([]byte{9, 3, 9, 7, 0, 3, 8, 5, 0, 7, 8, 200, 7, 0, 9, 8, 6, 0, 7, 0})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 200 { // longer sequences find nothing new and slow the fuzzer down
 			ops = ops[:200]
 		}
+		var h hookLog
 		for _, cfg := range []Config{
 			{MaxBufferSize: 1 << 20, LocalCacheSize: 2, NumShards: 2, MaxBuffersPerShard: 2, MaxIdleBytes: 4 << 20},
 			{MaxBufferSize: 64 << 10, Secure: true},
+			{MaxBufferSize: 1 << 20, MaxIdleBytes: 2 << 20, OnMap: h.onMap, OnUnmap: h.onUnmap},
 		} {
 			runModel(t, cfg, ops)
 		}
+		require.Zero(t, h.live(), "every region OnMap announced was announced gone by Close")
 	})
 }
 
@@ -63,10 +67,15 @@ func runModel(t *testing.T, cfg Config, ops []byte) {
 			}
 		}
 		require.LessOrEqual(t, s.IdleBytes, p.cfg.MaxIdleBytes, "step %d: IdleBytes over MaxIdleBytes", step)
+		for _, h := range out {
+			r, off, err := p.RegionOf(h.buf)
+			require.NoError(t, err, "step %d: a held buffer lies in a region", step)
+			require.LessOrEqual(t, off+cap(h.buf), len(r.Mem), "step %d", step)
+		}
 	}
 	sizes := []int{16, 64, 100, 4096, 5000, 65536, 300 << 10, 1 << 20, 1<<20 + 1}
 	for i := 0; i+1 < len(ops); i += 2 {
-		op, arg := ops[i]%8, int(ops[i+1])
+		op, arg := ops[i]%10, int(ops[i+1])
 		switch op {
 		case 0, 1: // Get
 			size := sizes[arg%len(sizes)] + arg/len(sizes)
@@ -122,6 +131,29 @@ func runModel(t *testing.T, cfg Config, ops []byte) {
 			require.Zero(t, p.Len(), "step %d: Len after Trim", i)
 		case 7:
 			check(i)
+		case 8: // Put of an interior slice, recovered with Owner
+			if len(out) == 0 {
+				continue
+			}
+			k := arg % len(out)
+			h := out[k]
+			w, err := p.Owner(h.buf[arg%len(h.buf):])
+			require.NoError(t, err, "step %d: Owner of a held buffer", i)
+			require.Equal(t, addrOf(h.buf), addrOf(w), "step %d", i)
+			out = append(out[:k], out[k+1:]...)
+			require.NoError(t, p.Put(w))
+			returned = append(returned, h.buf)
+			want.Puts++
+		case 9: // Preallocate: buffers idle, no Get counted
+			size, n := sizes[arg%len(sizes)], arg%4
+			err := p.Preallocate(size, n)
+			if n == 0 {
+				require.NoError(t, err, "step %d: Preallocate of none does nothing", i)
+			} else if size > p.cfg.MaxBufferSize {
+				require.ErrorIs(t, err, ErrInvalidSize, "step %d", i)
+			} else if err != nil {
+				require.NotErrorIs(t, err, ErrInvalidSize, "step %d", i) // only "kept fewer"
+			}
 		}
 		// A double Put of a buffer that was handed out again would be accepted; keep the
 		// model honest by forgetting returned buffers that are held again.
