@@ -127,9 +127,26 @@ func (p *BufferPool) giveFull(c int, m *magazine, home int) *magazine {
 	}
 	d.mu.unlock()
 	if e == nil {
-		e = newMagazine(sc)
+		e = p.takeEmpty(c, home)
 	}
 	return e
+}
+
+// takeEmpty takes an empty magazine of class c from the depot's other shards (the goroutine
+// may have moved since its magazines were emptied on another P's shard), or makes one.
+func (p *BufferPool) takeEmpty(c, home int) *magazine {
+	ds := p.depots(c)
+	for i := 1; i < len(ds); i++ {
+		d := &ds[(home+i)&p.shardMask]
+		d.mu.lock()
+		if len(d.empty) > 0 {
+			m := popMagazine(&d.empty)
+			d.mu.unlock()
+			return m
+		}
+		d.mu.unlock()
+	}
+	return newMagazine(&p.classes[c])
 }
 
 // giveEmpty keeps an empty magazine in the depot of class c for a P to fill later.

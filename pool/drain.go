@@ -108,6 +108,7 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 		}
 		for _, r := range empty {
 			sc.dropPartial(r)
+			sc.forget(r)
 		}
 		sc.slabMu.Unlock()
 		for _, r := range empty {

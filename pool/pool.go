@@ -76,8 +76,9 @@ type sizeClass struct {
 	// unmapped): Stats derives the idle ones from it without reading any P's cache.
 	live atomic.Int64
 
-	slabMu  sync.Mutex // guards partial and the bookkeeping of this class's slabs
+	slabMu  sync.Mutex // guards partial, current and the bookkeeping of this class's slabs
 	partial []*region  // slabs with a free or new slot
+	current []*region  // per depot shard, the slab its Ps carve new slots from (nil: none yet)
 }
 
 // New returns a pool with the defaults for this machine (DefaultConfig(runtime.NumCPU())).
@@ -146,6 +147,9 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 		sc := &p.classes[c]
 		sc.size = classSize(c)
 		sc.keep = c >= minKeep
+		if c < slabClasses {
+			sc.current = make([]*region, cfg.NumShards)
+		}
 		switch {
 		case cfg.Secure && !cfg.Debug && sc.size < pg:
 			sc.layout = layoutCanary

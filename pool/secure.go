@@ -53,6 +53,7 @@ func (p *BufferPool) quarantine(e entry, r *region) {
 	drop := r.live == 0
 	if drop {
 		sc.dropPartial(r)
+		sc.forget(r)
 	}
 	sc.slabMu.Unlock()
 	if drop {

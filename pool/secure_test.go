@@ -180,6 +180,7 @@ func TestSecureGuardPages(t *testing.T) {
 // its first slot, one after its last slot. The test fills the first slab of a fresh pool
 // (until a second slab is mapped) and touches the bytes just outside its slots.
 func TestSecureSlabGuardPages(t *testing.T) {
+	oneP(t) // each P carves from slabs of its own: one P fills one slab
 	p := newPool(t, Config{Secure: true})
 	pg := uintptr(offheap.PageSize())
 	var held [][]byte
@@ -214,6 +215,7 @@ func TestSecureSlabGuardPages(t *testing.T) {
 // (ErrCanary), takes the buffer back wiped and never hands that slot out again. The rest of
 // the pool serves on.
 func TestSecureCanary(t *testing.T) {
+	oneP(t) // each P carves from slabs of its own: the test counts one slab's slots
 	for _, n := range []int{32, 100, 2000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			p := newPool(t, Config{Secure: true})

@@ -57,6 +57,9 @@ func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n in
 	defer sc.slabMu.Unlock()
 	for len(sc.partial) > 0 {
 		r := sc.partialFor(home)
+		if r == nil {
+			break
+		}
 		var idx int
 		switch {
 		case r.nfree > 0:
@@ -95,6 +98,7 @@ func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n in
 	if err != nil {
 		return entry{}, false, 0, err
 	}
+	sc.current[home] = r
 	r.carved, r.live = 1, 1
 	p.setCanary(r, 0)
 	*r.stateAt(0) = stateOut
@@ -123,16 +127,39 @@ func (p *BufferPool) keepEmpty() bool {
 	return true
 }
 
-// partialFor picks the slab to carve from: one of the P's home shard among the last few on
-// the list, else the last. The caller holds slabMu; the list is not empty.
+// partialFor picks the slab to carve from for a P of shard home, or nil for a new one: among
+// the last few on the list, one of the P's own shard, else one with a free slot (memory
+// used before, scattered anyway); else the slab the shard last carved new slots from, if it
+// has room. A P never carves new slots from another shard's slab: two Ps' buffers would then
+// sit next to each other, their state bytes in one cache line that both write on every Get
+// and Put. The caller holds slabMu.
 func (sc *sizeClass) partialFor(home int) *region {
 	last := len(sc.partial) - 1
+	var free *region
 	for i := last; i >= max(0, last-3); i-- {
-		if r := sc.partial[i]; r.home == home {
+		r := sc.partial[i]
+		if r.home == home {
 			return r
 		}
+		if free == nil && r.nfree > 0 {
+			free = r
+		}
 	}
-	return sc.partial[last]
+	if free != nil {
+		return free
+	}
+	if r := sc.current[home]; r != nil && r.carved < r.nslots {
+		return r
+	}
+	return nil
+}
+
+// forget clears a slab that is about to be unmapped from the shard it was current for. The
+// caller holds slabMu.
+func (sc *sizeClass) forget(r *region) {
+	if sc.current[r.home] == r {
+		sc.current[r.home] = nil
+	}
 }
 
 // addPartial puts a slab with a free or new slot on the class's list, once. The caller holds
@@ -198,6 +225,7 @@ func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 		sc.addPartial(r)
 		if r.live == 0 && (p.closed.Load() || !p.keepEmpty()) {
 			sc.dropPartial(r)
+			sc.forget(r)
 			drop[nd] = r
 			nd++
 		}
