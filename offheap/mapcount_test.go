@@ -251,7 +251,11 @@ func TestStrandedMappingsUnmappedLater(t *testing.T) {
 			other := alloc(t, "syscall", int(pg))
 			require.NoError(t, Free(other))
 			assert.Empty(t, strandedNow(), "retried after a successful Free")
-			assert.Zero(t, covered(t, st[0].base, st[0].total), "unmapped")
+			// The range is unmapped now; the kernel may already have handed it to a new
+			// mapping (the runtime's, a thread stack), so /proc/self/maps cannot tell.
+			if n := covered(t, st[0].base, st[0].total); n != 0 {
+				t.Logf("the range was mapped again by someone else since (%d bytes)", n)
+			}
 		})
 	}
 }

@@ -89,9 +89,16 @@ func TestLoopsRun(t *testing.T) {
 	for name, run := range pooled {
 		testing.Benchmark(run) // a first run makes the caches of the Ps it runs on
 		r := testing.Benchmark(run)
-		if assert.Positive(t, r.N, "%s ran", name) {
-			assert.Zero(t, r.AllocsPerOp(), "%s allocates nothing per op", name)
+		if !assert.Positive(t, r.N, "%s ran", name) {
+			continue
 		}
+		if name == "HotPathParallel" {
+			// Its goroutines may run on a P the first run did not use, which makes its cache
+			// now: a few allocations once, not per op.
+			assert.LessOrEqual(t, r.MemAllocs, uint64(16*runtime.GOMAXPROCS(0)), "%s allocates only a P's cache", name)
+			continue
+		}
+		assert.Zero(t, r.AllocsPerOp(), "%s allocates nothing per op", name)
 	}
 	refs := map[string]func(*testing.B){
 		"HotPathSyncPool":         func(b *testing.B) { HotPathSyncPool(b, 64*KiB) },
