@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/zeropool-go/zeropool/contrib/grpcpool"
+	"github.com/zeropool-go/zeropool/contrib/grpcpool/rawcodec"
 	wl "github.com/zeropool-go/zeropool/internal/workloads"
 	"github.com/zeropool-go/zeropool/pool"
 )
@@ -45,65 +46,19 @@ const grpcSize = 64 * mib
 
 const (
 	implGRPCDefault = "grpc-default"
-	rawCodecName    = "zeropool-raw"
 	echoRawMethod   = "/zeropool.bench.Echo/Raw"
 	echoProtoMethod = "/zeropool.bench.Echo/Proto"
 	grpcMaxMsg      = 128 * mib
 )
 
-func init() { encoding.RegisterCodecV2(rawCodec{}) }
-
-// payload is a message kept in gRPC's buffers, as the raw codec decodes it on the server.
-type payload struct{ data mem.BufferSlice }
-
-// rawCodec carries bytes: a *[]byte is sent as it is and decoded by copy into the slice's
-// storage; a *payload is sent and received without a copy.
-type rawCodec struct{}
-
-func (rawCodec) Name() string { return rawCodecName }
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	switch m := v.(type) {
-	case *[]byte:
-		return mem.BufferSlice{mem.SliceBuffer(*m)}, nil
-	case *payload:
-		return m.data, nil // gRPC frees it once written
-	}
-	return nil, fmt.Errorf("rawCodec: cannot marshal %T", v)
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	switch m := v.(type) {
-	case *[]byte:
-		n := data.Len()
-		if cap(*m) < n {
-			*m = make([]byte, n)
-		}
-		*m = (*m)[:n]
-		data.CopyTo(*m)
-		return nil
-	case *payload:
-		data.Ref() // gRPC frees data when Unmarshal returns; the handler frees this reference
-		m.data = data
-		return nil
-	}
-	return fmt.Errorf("rawCodec: cannot unmarshal into %T", v)
-}
+func init() { encoding.RegisterCodecV2(rawcodec.Codec{}) }
 
 // echoServer answers each request with its bytes, the first 8 replaced by the request's
 // length: the client checks both.
 type echoServer struct{ bp mem.BufferPool }
 
-func (s *echoServer) raw(in *payload) (*payload, error) {
-	defer in.data.Free()
-	n := in.data.Len()
-	if n < 8 {
-		return nil, fmt.Errorf("echo: %d bytes, want at least 8", n)
-	}
-	out := s.bp.Get(n)
-	in.data.CopyTo(*out)
-	binary.LittleEndian.PutUint64(*out, uint64(n))
-	return &payload{data: mem.BufferSlice{mem.NewBuffer(out, s.bp)}}, nil
+func (s *echoServer) raw(in *rawcodec.Payload) (*rawcodec.Payload, error) {
+	return rawcodec.Echo(s.bp, in)
 }
 
 func (s *echoServer) proto(in *wrapperspb.BytesValue) (*wrapperspb.BytesValue, error) {
@@ -120,7 +75,7 @@ var echoDesc = grpc.ServiceDesc{
 	HandlerType: (*any)(nil),
 	Methods: []grpc.MethodDesc{
 		{MethodName: "Raw", Handler: func(srv any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			in := new(payload)
+			in := new(rawcodec.Payload)
 			if err := dec(in); err != nil {
 				return nil, err
 			}
@@ -187,7 +142,7 @@ type echoClient interface {
 type rawClient struct{ req, resp []byte }
 
 func (r *rawClient) call(ctx context.Context, c *grpc.ClientConn) error {
-	if err := c.Invoke(ctx, echoRawMethod, &r.req, &r.resp, grpc.CallContentSubtype(rawCodecName)); err != nil {
+	if err := c.Invoke(ctx, echoRawMethod, &r.req, &r.resp, grpc.CallContentSubtype(rawcodec.Name)); err != nil {
 		return err
 	}
 	return checkEcho(r.req, r.resp)

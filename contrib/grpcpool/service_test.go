@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -19,65 +18,21 @@ import (
 	"google.golang.org/grpc/mem"
 
 	"github.com/zeropool-go/zeropool/contrib/grpcpool"
+	"github.com/zeropool-go/zeropool/contrib/grpcpool/rawcodec"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
-// A service defined by hand, with a codec of raw bytes, so that no generated code is needed.
-// The client sends a []byte and receives into a []byte it reuses; the server keeps the
-// received message in the buffers gRPC read it into (payload, no copy) and answers from a
-// buffer of its pool that gRPC puts back once sent.
+// A service defined by hand, with package rawcodec's codec of raw bytes, so that no generated
+// code is needed.
 
 const echoMethod = "/zeropool.test.Echo/Echo"
-
-// payload is a message held in gRPC's buffers.
-type payload struct{ data mem.BufferSlice }
-
-type rawCodec struct{}
-
-func (rawCodec) Name() string { return "zeropool-raw" }
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	switch m := v.(type) {
-	case *[]byte:
-		return mem.BufferSlice{mem.SliceBuffer(*m)}, nil
-	case *payload:
-		return m.data, nil // gRPC frees it once written
-	}
-	return nil, fmt.Errorf("rawCodec: cannot marshal %T", v)
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	switch m := v.(type) {
-	case *[]byte:
-		n := data.Len()
-		if cap(*m) < n {
-			*m = make([]byte, n)
-		}
-		*m = (*m)[:n]
-		data.CopyTo(*m)
-		return nil
-	case *payload:
-		data.Ref() // gRPC frees data when Unmarshal returns; the handler frees this reference
-		m.data = data
-		return nil
-	}
-	return fmt.Errorf("rawCodec: cannot unmarshal into %T", v)
-}
 
 // echoServer answers each request with its bytes, the first 8 replaced by the request's
 // length, from a buffer of bp.
 type echoServer struct{ bp mem.BufferPool }
 
-func (s *echoServer) echo(in *payload) (*payload, error) {
-	defer in.data.Free()
-	n := in.data.Len()
-	if n < 8 {
-		return nil, fmt.Errorf("echo: %d bytes, want at least 8", n)
-	}
-	out := s.bp.Get(n)
-	in.data.CopyTo(*out)
-	binary.LittleEndian.PutUint64(*out, uint64(n))
-	return &payload{data: mem.BufferSlice{mem.NewBuffer(out, s.bp)}}, nil
+func (s *echoServer) echo(in *rawcodec.Payload) (*rawcodec.Payload, error) {
+	return rawcodec.Echo(s.bp, in)
 }
 
 var echoDesc = grpc.ServiceDesc{
@@ -86,7 +41,7 @@ var echoDesc = grpc.ServiceDesc{
 	Methods: []grpc.MethodDesc{{
 		MethodName: "Echo",
 		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			in := new(payload)
+			in := new(rawcodec.Payload)
 			if err := dec(in); err != nil {
 				return nil, err
 			}
@@ -105,7 +60,7 @@ func startEcho(t *testing.T, bp, cbp mem.BufferPool) (*grpc.ClientConn, func()) 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	sopts := []grpc.ServerOption{
-		grpc.ForceServerCodecV2(rawCodec{}), grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg),
+		grpc.ForceServerCodecV2(rawcodec.Codec{}), grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg),
 	}
 	srvPool := bp
 	if bp != nil {
@@ -120,7 +75,7 @@ func startEcho(t *testing.T, bp, cbp mem.BufferPool) (*grpc.ClientConn, func()) 
 
 	dopts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{}),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawcodec.Codec{}),
 			grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
 	}
 	if cbp != nil {
