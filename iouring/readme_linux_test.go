@@ -90,7 +90,7 @@ func TestReadmeSample(t *testing.T) {
 func TestReadmeSampleIsThisOne(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	require.NoError(t, err)
-	self, err := os.ReadFile("readme_test.go")
+	self, err := os.ReadFile("readme_linux_test.go")
 	require.NoError(t, err)
 	fn := regexp.MustCompile(`(?ms)^// registeredPool returns.*?^}\n`)
 	want := fn.Find(self)
