@@ -30,6 +30,7 @@ var sizes = []struct {
 // READ_FIXED and WRITE_FIXED move the right bytes into and out of pooled buffers of every
 // layout, through the slot Index gives; every region is registered whole, in one slot.
 func TestFixedReadWrite(t *testing.T) {
+	oneP(t) // each P carves from slabs of its own: one P's two buffers share a slab
 	for _, tc := range sizes {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRing(t)
