@@ -47,7 +47,7 @@ func TestGetPutAllocatesNothing(t *testing.T) {
 	p := newPool(t, Config{})
 	for _, n := range []int{4 << 10, 64 << 10, 1 << 20} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			for range 10 { // warm up: slabs, shards and every P's cache exist
+			for range 10 { // warm up: slabs, depots and every P's magazines exist
 				require.NoError(t, p.Put(p.Get(n)))
 			}
 			allocs := testing.AllocsPerRun(1000, func() {

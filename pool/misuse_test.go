@@ -30,7 +30,7 @@ var catalogueKinds = []struct {
 	cfg  Config
 }{
 	{"default", Config{MaxBufferSize: catalogueMaxBuffer}},
-	// one buffer per P cache and per shard: Puts overflow into the shard and the slab
+	// magazines of one buffer and one depot shard: Puts overflow into the depot and the slabs
 	{"tiny", Config{MaxBufferSize: catalogueMaxBuffer, LocalCacheSize: 1, NumShards: 1, MaxBuffersPerShard: 1}},
 	// classes below 2 MiB are not kept: Put sends them back to their slab or unmaps them
 	{"MinBufferSize", Config{MaxBufferSize: catalogueMaxBuffer, MinBufferSize: 2 << 20}},
@@ -441,7 +441,7 @@ func TestMisuseCatalogue(t *testing.T) {
 func runMisuse(t *testing.T, kind string, cfg Config, row misuseRow, n int) {
 	f := &misuseFixture{t: t, kind: kind, cfg: cfg, n: n}
 	f.p = newPool(t, cfg)
-	// Warm the pool up, so that its P caches, shards and slabs hold buffers of the size.
+	// Warm the pool up, so that its magazines, depot and slabs hold buffers of the size.
 	var warm [][]byte
 	for range 3 {
 		warm = append(warm, f.p.Get(n))

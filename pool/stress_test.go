@@ -155,8 +155,8 @@ func TestStressDefaultPool(t *testing.T) {
 	stress(t, p, stressConfig{goroutines: 8, iters: stressIters(), maxSize: 1 << 20})
 }
 
-// With one buffer per P cache, one shard and one buffer per shard, nearly every Put and Get
-// takes the slow paths: shard hand-offs, slab free lists, unmapping and mapping again.
+// With magazines of one buffer, one depot shard and one loose buffer per shard, nearly every Put and Get
+// takes the slow paths: magazine exchanges with the depot, slab free lists, unmapping and mapping again.
 func TestStressTinyPool(t *testing.T) {
 	p := newPool(t, Config{LocalCacheSize: 1, NumShards: 1, MaxBuffersPerShard: 1})
 	stress(t, p, stressConfig{goroutines: 8, iters: stressIters(), maxSize: 1 << 20})

@@ -33,8 +33,8 @@ func TestGetZeroedAfterDirtyReuse(t *testing.T) {
 		// the buffer waits in the P's cache
 		{"local cache", Config{}, 4096},
 		{"local cache small", Config{}, 100},
-		// a class too large for a P's share of MaxIdleBytes waits in the shards
-		{"shard", Config{MaxIdleBytes: 8 << 20}, 4 << 20},
+		// a class too large for the P caches' magazines waits loose in the depot
+		{"depot", Config{MaxIdleBytes: 8 << 20}, 4 << 20},
 		// buffers below MinBufferSize go back to their slab's free list: the next Get takes
 		// the slot from there, not from a cache
 		{"slab free list", Config{MinBufferSize: 1 << 20}, 8192},
