@@ -35,9 +35,10 @@ func TestGetZeroedAfterDirtyReuse(t *testing.T) {
 		{"local cache small", Config{}, 100},
 		// a class too large for the P caches' magazines waits loose in the depot
 		{"depot", Config{MaxIdleBytes: 8 << 20}, 4 << 20},
-		// buffers below MinBufferSize go back to their slab's free list: the next Get takes
-		// the slot from there, not from a cache
-		{"slab free list", Config{MinBufferSize: 1 << 20}, 8192},
+		// no magazines for the class (a small MaxIdleBytes) and no depot for it (below
+		// MinBufferSize): the buffer goes back to its slab's free list, and the next Get
+		// takes the slot from there
+		{"slab free list", Config{MinBufferSize: 1 << 20, MaxIdleBytes: 64 << 10}, 8192},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
