@@ -341,14 +341,16 @@ static void test_map_lock(void)
 	CHECK_RC(zp_unmap((void *)(uintptr_t)s.base, s.total), 0);
 }
 
-/* In a child that may not lock more than 64 KiB, locking fails as the flags say. */
-static void test_map_lock_refused(void)
+/* fork_memlock_child forks a child that runs as uid/gid 65534 (when started as root) and may
+ * lock no more than 64 KiB. It returns the child's pid in the parent, 0 in the child, and -1
+ * (the failure counted) when fork fails. A child whose setup fails exits with 10 or 11. */
+static pid_t fork_memlock_child(void)
 {
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		CHECK(pid >= 0, "(fork: %s)", strerror(errno));
-		return;
+		return -1;
 	}
 	if (pid == 0) {
 		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
@@ -356,6 +358,17 @@ static void test_map_lock_refused(void)
 		struct rlimit rl = {64 << 10, 64 << 10};
 		if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0)
 			_exit(11);
+	}
+	return pid;
+}
+
+/* In a child that may not lock more than 64 KiB, locking fails as the flags say. */
+static void test_map_lock_refused(void)
+{
+	pid_t pid = fork_memlock_child();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
 		struct zp_map_spec s = spec(1 << 20, pg, ZP_LOCK | ZP_LOCK_REQUIRED);
 		int rc = zp_map(&s);
 		if (rc != -ENOMEM && rc != -EPERM && rc != -EAGAIN)
@@ -423,18 +436,10 @@ static void test_trim_refused(void)
  * unmap, base and total say what stays mapped. */
 static void test_cleanup_refused(void)
 {
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		CHECK(pid >= 0, "(fork: %s)", strerror(errno));
+	pid_t pid = fork_memlock_child();
+	if (pid < 0)
 		return;
-	}
 	if (pid == 0) {
-		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
-			_exit(10);
-		struct rlimit rl = {64 << 10, 64 << 10};
-		if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0)
-			_exit(11);
 		struct zp_map_spec s = spec(1 << 20, pg, ZP_LOCK | ZP_LOCK_REQUIRED | ZP_GUARD);
 		refuse_munmaps = 1;
 		int rc = zp_map(&s);
@@ -524,18 +529,10 @@ static void test_map_secretmem(void)
 /* In a child that may lock no more than 64 KiB, secret memory beyond that is refused. */
 static void test_map_secretmem_memlock(void)
 {
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		CHECK(pid >= 0, "(fork: %s)", strerror(errno));
+	pid_t pid = fork_memlock_child();
+	if (pid < 0)
 		return;
-	}
 	if (pid == 0) {
-		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
-			_exit(10);
-		struct rlimit rl = {64 << 10, 64 << 10};
-		if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0)
-			_exit(11);
 		struct zp_map_spec s = spec(1 << 20, pg, ZP_SECRETMEM | ZP_GUARD);
 		int rc = zp_map(&s);
 		if (rc == -ENOSYS)
