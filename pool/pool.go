@@ -290,20 +290,22 @@ func (p *BufferPool) Put(buf []byte) error {
 				l := ls[pid]
 				raceAcquire(l)
 				pc := &l.c[r.class&(classSlots-1)]
-				m := pc.loaded
-				n, items := m.n, m.items
-				if uint(n) >= uint(len(items)) && *st == stateOut {
-					m = p.swapInEmpty(pc, r.class, pid&p.shardMask)
-					n, items = m.n, m.items
-				}
-				if *st == stateOut && uint(n) < uint(len(items)) {
-					*st = stateIdle
-					items[n] = entry{a, addrOfState(st)}
-					m.n = n + 1
-					bump(&pc.puts, 1)
-					raceReleaseMerge(l)
-					procUnpin()
-					return nil
+				if *st == stateOut {
+					m := pc.loaded
+					n, items := m.n, m.items
+					if uint(n) >= uint(len(items)) { // full: swapped for one with room where that needs no waiting
+						m = p.swapInEmpty(pc, r.class, pid&p.shardMask)
+						n, items = m.n, m.items
+					}
+					if uint(n) < uint(len(items)) {
+						*st = stateIdle
+						items[n] = entry{a, addrOfState(st)}
+						m.n = n + 1
+						bump(&pc.puts, 1)
+						raceReleaseMerge(l)
+						procUnpin()
+						return nil
+					}
 				}
 				raceReleaseMerge(l)
 			}
