@@ -20,8 +20,8 @@ import (
 var secretImpls = []benchImpl{
 	{"memguard-NewBuffer", secretMemguardNewBuffer},
 	{"memguard-FromBytes", secretMemguardFromBytes},
-	{implZeropool, secretZeropool},
-	{"zeropool-secretmem", secretZeropoolSecretMem},
+	{implZeropool, secretOnPool(pool.Config{Secure: true})},
+	{"zeropool-secretmem", secretOnPool(pool.Config{Secure: true, SecretMem: true})},
 	{"secretmem-fresh", secretFreshRegion},
 }
 
@@ -42,20 +42,6 @@ func secretMemguardFromBytes(b *testing.B, size int) {
 		lb := memguard.NewBufferFromBytes(scratch[:size])
 		lb.Destroy()
 	}
-}
-
-// secretZeropoolSecretMem is secretZeropool on a pool whose memory memfd_secret backs (out
-// of the kernel's direct map); it skips where the kernel has no memfd_secret.
-func secretZeropoolSecretMem(b *testing.B, _ int) {
-	p, err := pool.NewWithConfig(pool.Config{Secure: true, SecretMem: true})
-	if errors.Is(err, offheap.ErrSecretMem) {
-		b.Skipf("no memfd_secret here: %v", err)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	wl.Secret(b, p)
 }
 
 // secretFreshRegion maps a fresh page of secret memory per secret and unmaps it, as memguard
@@ -84,16 +70,19 @@ func secretFreshRegion(b *testing.B, size int) {
 	}
 }
 
-// secretZeropool skips, with the pool's own reason, for as long as NewWithConfig refuses
-// Secure pools; it runs by itself once they exist.
-func secretZeropool(b *testing.B, _ int) {
-	p, err := pool.NewWithConfig(pool.Config{Secure: true})
-	if errors.Is(err, errors.ErrUnsupported) {
-		b.Skipf("Secure pools are not available yet: %v", err)
+// secretOnPool runs the secret workload on a pool built with cfg: a Secure pool, or one whose
+// memory memfd_secret backs (out of the kernel's direct map), skipped where the kernel has
+// no memfd_secret.
+func secretOnPool(cfg pool.Config) func(*testing.B, int) {
+	return func(b *testing.B, _ int) {
+		p, err := pool.NewWithConfig(cfg)
+		if errors.Is(err, offheap.ErrSecretMem) {
+			b.Skipf("no memfd_secret here: %v", err)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		wl.Secret(b, p)
 	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	wl.Secret(b, p)
 }
