@@ -61,8 +61,15 @@ func (p *BufferPool) Trim() int64 {
 	if p.closed.Load() {
 		return p.retryStuck()
 	}
+	return p.releaseWhileOpen(!p.hooked())
+}
+
+// releaseWhileOpen gives back every idle buffer, every slab with nothing idle or out, the
+// free slots' pages of the others when discard is set, and what the kernel refused to unmap
+// before; it returns the bytes released. The caller holds drainMu and saw the pool open.
+func (p *BufferPool) releaseWhileOpen(discard bool) int64 {
 	p.setCaches(false)
-	n := p.releaseIdle() + p.sweepSlabs(!p.hooked()) + p.retryStuck()
+	n := p.releaseIdle() + p.sweepSlabs(discard) + p.retryStuck()
 	if !p.closed.Load() {
 		p.setCaches(true)
 	}
@@ -116,7 +123,9 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 			released += p.unmap(r)
 		}
 	}
-	p.unreleased.Store(refused)
+	if discard {
+		p.unreleased.Store(refused) // what this Trim could not give back
+	}
 	return released
 }
 

@@ -370,17 +370,13 @@ func (p *BufferPool) swapInEmpty(pc *pcache, c, home int) *magazine {
 	return empty
 }
 
-// makeRoom gives back, for a Get that MaxMappedBytes stopped, every idle buffer and every
-// slab with nothing idle or out, whole regions only (as Trim does, without discarding
-// pages); it returns the bytes unmapped.
+// makeRoom gives back, for a Get that MaxMappedBytes stopped, what Trim would, whole regions
+// only (no page is discarded); it returns the bytes unmapped.
 func (p *BufferPool) makeRoom() int64 {
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
 	if p.closed.Load() {
 		return 0
 	}
-	p.setCaches(false)
-	n := p.releaseIdle() + p.sweepSlabs(false)
-	p.setCaches(true)
-	return n
+	return p.releaseWhileOpen(false)
 }
