@@ -72,7 +72,7 @@ func testSizesAndContents(t *testing.T, be string) {
 		assert.Equal(t, cap(b), bytes.Count(full, []byte{0x5a}), "every byte holds what was written")
 		in, err := Stat(b[:1])
 		require.NoError(t, err)
-		assert.Equal(t, Info{Size: cap(b), Backend: be}, in)
+		assert.Equal(t, Info{Size: cap(b), Mapped: cap(b), Backend: be}, in)
 		// Free takes any slice that starts the mapping, whatever its len.
 		require.NoError(t, Free(b[:0]), "Free(b[:0]) of %d bytes", size)
 	}
@@ -206,6 +206,7 @@ func testGuardPages(t *testing.T, be string) {
 					}
 				}
 				assert.Equal(t, want, in.Guard)
+				assert.Equal(t, cap(b)+2*pg, in.Mapped, "Mapped counts the two guard pages")
 				start, end := addrOf(b), addrOf(b)+uintptr(cap(b))
 				assert.False(t, writeFaults(t, start), "first byte")
 				assert.False(t, writeFaults(t, end-1), "last byte")

@@ -34,7 +34,7 @@ func testMapping(t *testing.T, be string) {
 	fill(b, 0x5a)
 	st, err := Stat(b)
 	require.NoError(t, err, "Stat reads owned memory")
-	assert.Equal(t, Info{Size: 4 * pg, Backend: be}, st)
+	assert.Equal(t, Info{Size: 4 * pg, Mapped: 4 * pg, Backend: be}, st)
 	assert.Equal(t, st, m.Info(), "Info is Stat")
 	flags, err := VmFlags(b)
 	require.NoError(t, err, "VmFlags reads owned memory")

@@ -207,7 +207,10 @@ func holding(addr uintptr) int {
 
 // Info describes a live mapping, as Stat reports it.
 type Info struct {
-	Size    int    // usable bytes (whole pages)
+	Size int // usable bytes (whole pages)
+	// Mapped is the bytes of the whole mapping as the kernel counts them: the usable bytes,
+	// guard pages, and any alignment slack the kernel would not take back.
+	Mapped  int
 	Backend string // the backend that mapped it
 	Locked  bool   // locked into RAM
 	LockErr error  // why a best-effort lock failed (nil when Locked or not asked)
@@ -228,7 +231,7 @@ func Stat(b []byte) (Info, error) {
 }
 
 func (m *mapping) info() Info {
-	in := Info{Size: int(m.size), Backend: m.be.name(), Locked: m.spec.result&resultLocked != 0,
+	in := Info{Size: int(m.size), Mapped: int(m.total), Backend: m.be.name(), Locked: m.spec.result&resultLocked != 0,
 		SecretMem: m.spec.flags&specSecretMem != 0}
 	if m.spec.lockErr != 0 {
 		in.LockErr = syscall.Errno(-m.spec.lockErr)
