@@ -18,7 +18,8 @@ type Config struct {
 	// min_buffer_size.)
 	MinBufferSize int
 	// MaxBufferSize is the largest pooled size class, rounded up to a power of two. Larger
-	// requests get a mapping of their own that Put unmaps. Default 1 GiB.
+	// requests get a mapping of their own that Put unmaps. Default 1 GiB. It may not be
+	// below MinBufferSize.
 	MaxBufferSize int
 	// LocalCacheSize is the capacity of a P's magazines: each P keeps, per size class, a
 	// loaded and a previous magazine of up to LocalCacheSize buffers, lock-free, and trades
@@ -65,8 +66,14 @@ type Config struct {
 	// OnMap, when set, is called synchronously after a region (a slab of same-size slots, or
 	// one buffer's own mapping) is mapped and before any of its buffers is handed out. An
 	// error fails the Get that needed the region (TryGet returns it wrapped; Get panics) and
-	// the region is unmapped again without an OnUnmap call. OnMap must not call the pool's
-	// Get, Put, Trim or Close.
+	// the region is unmapped again without an OnUnmap call. A panic in OnMap is the same
+	// refusal, after which the panic goes on to the caller of Get (or TryGet, Preallocate)
+	// with OnMap's own value; the pool's counters and caches are as before the call.
+	//
+	// OnMap runs with no lock of the pool held, so it may call the pool back: Get and Put
+	// (of any class: the region is not the pool's until OnMap returns, so a Get of its class
+	// maps another region and calls OnMap again), Trim, and Close (the Get then fails with
+	// ErrClosed and the region is announced gone). Counted in Stats.HookPanics.
 	//
 	// With OnMap or OnUnmap set, the pool never changes the pages behind a live region: it
 	// gives no free slot's pages back (no MADV_DONTNEED) and remaps nothing; Trim and the idle
@@ -79,10 +86,22 @@ type Config struct {
 	// does not list it and no buffer of it is handed out again. Its memory is unmapped then,
 	// or, where the kernel refuses (ENOMEM at vm.max_map_count), kept mapped and unused,
 	// counted in Stats.UnmapFailures and MappedBytes, until a Trim or Close unmaps it.
+	//
+	// OnUnmap runs with no lock of the pool held: Trim, Close and a Get that makes room under
+	// MaxMappedBytes announce the regions they release after releasing their own locks,
+	// before they return. So OnUnmap may call the pool back (Get, Put, Trim, Close). A panic
+	// in OnUnmap does not stop the unmap nor the rest of the call that unmaps: the region is
+	// unmapped all the same, and the panic goes on, with OnUnmap's own value, to the caller
+	// of that method (Put, Get, Trim, Close, Preallocate) once its work is done; where
+	// several calls unmap at the same moment, one of them raises it. Counted in
+	// Stats.HookPanics.
 	OnUnmap func(Region)
 	// MaxMappedBytes bounds the bytes the pool maps at once (slabs and single-buffer
-	// mappings, guard pages included). A Get that would map beyond it fails with ErrExhausted
-	// (after the pool has tried to make room from its own idle memory). 0 means no bound.
+	// mappings, guard pages included, as Stats.MappedBytes counts them, which never reads
+	// above the bound). A Get, Preallocate or Buffer growth that would map beyond it first
+	// gives back the pool's idle memory (as Trim, whole regions only), then fails with
+	// ErrExhausted if there is still no room. 0 means no bound. NewWithConfig refuses a bound
+	// smaller than the region the smallest Get maps (a 2 MiB slab for the small classes).
 	MaxMappedBytes int64
 	// Populate faults in every page of a region when it is mapped (MAP_POPULATE), so the
 	// first use of a buffer, by the CPU or by a device, does not fault. With Pinned the pages
@@ -204,6 +223,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxIdleBytes == 0 {
 		c.MaxIdleBytes = max(d.MaxIdleBytes, int64(c.MaxBufferSize)+int64(c.MaxBufferSize)/4)
+	}
+	if c.MinBufferSize > c.MaxBufferSize {
+		return c, fmt.Errorf("%w: MaxBufferSize %d is below MinBufferSize %d: the shared depot would keep no size",
+			ErrInvalidConfig, c.MaxBufferSize, c.MinBufferSize)
 	}
 	if c.Secure {
 		c.Pinned = true

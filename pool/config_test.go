@@ -51,3 +51,32 @@ func TestNewWithConfigFillsDefaults(t *testing.T) {
 	assert.Positive(t, c.MaxBuffersPerShard)
 	assert.Equal(t, int64(DefaultMaxIdleBytes), c.MaxIdleBytes)
 }
+
+// NewWithConfig refuses configurations that contradict themselves, naming the fields.
+// (Before, MaxBufferSize below MinBufferSize was accepted, and a MaxMappedBytes smaller than
+// any region a small Get maps made every such Get fail.)
+func TestNewWithConfigRefusesContradictions(t *testing.T) {
+	for _, tc := range []struct {
+		cfg   Config
+		names []string
+	}{
+		{Config{MinBufferSize: 1 << 20, MaxBufferSize: 64 << 10}, []string{"MaxBufferSize", "MinBufferSize"}},
+		{Config{MaxMappedBytes: 1 << 20}, []string{"MaxMappedBytes", "2 MiB"}},
+		{Config{MaxMappedBytes: 4096, Secure: true}, []string{"MaxMappedBytes"}},
+	} {
+		_, err := NewWithConfig(tc.cfg)
+		require.ErrorIs(t, err, ErrInvalidConfig, "%+v", tc.cfg)
+		for _, n := range tc.names {
+			assert.Contains(t, err.Error(), n)
+		}
+	}
+	for _, ok := range []Config{
+		{MinBufferSize: 64 << 10, MaxBufferSize: 64 << 10},
+		{MaxMappedBytes: 2 << 20},
+	} {
+		p, err := NewWithConfig(ok)
+		require.NoError(t, err, "%+v", ok)
+		roundTrip(t, p, 100)
+		require.NoError(t, p.Close())
+	}
+}

@@ -257,3 +257,37 @@ func popMagazine(l *[]*magazine) *magazine {
 	*l = (*l)[:k]
 	return m
 }
+
+// keepAdmitted keeps idle buffers of class c whose bytes admit has already counted: as one
+// magazine in the depot where the class has magazines (len(es) <= its capacity), else loose,
+// within MaxBuffersPerShard. What the depot cannot keep (the pool closed, the loose bound) is
+// released, its bytes given back to the budget. It returns how many it kept.
+func (p *BufferPool) keepAdmitted(c int, es []entry, home int) int {
+	if len(es) == 0 {
+		return 0
+	}
+	sc := &p.classes[c]
+	d := &p.depots(c)[home]
+	kept := 0
+	var m *magazine
+	if sc.mag > 0 {
+		m = newMagazine(sc)
+		m.n = copy(m.items, es)
+	}
+	d.mu.lock()
+	switch {
+	case p.closed.Load():
+	case m != nil:
+		d.full = append(d.full, m)
+		kept = m.n
+	default:
+		kept = min(len(es), max(p.cfg.MaxBuffersPerShard-len(d.loose), 0))
+		d.loose = append(d.loose, es[:kept]...)
+	}
+	d.mu.unlock()
+	if rest := es[kept:]; len(rest) > 0 {
+		p.depotIdle.Add(-int64(len(rest) * sc.size))
+		p.releaseAll(rest)
+	}
+	return kept
+}

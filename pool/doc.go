@@ -19,6 +19,11 @@
 //   - TryGet returns an error, never panics: ErrInvalidSize, ErrClosed, ErrExhausted beyond
 //     Config.MaxMappedBytes, or the system's refusal. Get panics where TryGet would fail. A
 //     method called on a nil *BufferPool panics with a plain, recoverable panic.
+//   - The zero value of BufferPool is a pool with the defaults, set up by its first method
+//     call, so a BufferPool can be a field of a struct.
+//   - Config.OnMap and Config.OnUnmap run with no lock of the pool held and may call it
+//     back; a panic in either reaches the caller of the method that ran it, after the pool
+//     has put itself in order.
 //   - Close unmaps every idle buffer and returns an error wrapping ErrBuffersOut naming how
 //     many are still out; those stay valid until their Put, which unmaps them. Close racing
 //     with any number of Gets, Puts and Trims leaks nothing.

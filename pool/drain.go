@@ -53,11 +53,15 @@ func (p *BufferPool) releaseIdle() int64 {
 // Stats.UnmapFailures. With OnMap or OnUnmap set, Trim discards nothing: it unmaps whole
 // regions only, each after its OnUnmap. The pool stays usable; Gets after Trim map memory
 // afresh.
+//
+// OnUnmap runs after Trim has released its locks, so it may call the pool back (Trim and
+// Close included).
 func (p *BufferPool) Trim() int64 {
-	mustPool(p)
+	p.ensure()
+	defer p.raiseUnmapPanic()
 	p.trims.Add(1)
-	p.drainMu.Lock()
-	defer p.drainMu.Unlock()
+	p.beginDrain()
+	defer p.endDrain()
 	if p.closed.Load() {
 		return p.retryStuck()
 	}
@@ -134,17 +138,20 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 // returns an error wrapping ErrBuffersOut that says how many. Close racing with any number
 // of Gets, Puts and Trims leaks nothing: once it has returned and every buffer out has been
 // put back, the pool holds no mapping. A second Close returns ErrClosed.
+//
+// OnUnmap runs after Close has released its locks, so it may call the pool back.
 func (p *BufferPool) Close() error {
-	mustPool(p)
+	p.ensure()
 	if !p.closed.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
-	p.drainMu.Lock()
-	defer p.drainMu.Unlock()
+	defer p.raiseUnmapPanic()
+	p.beginDrain()
 	p.setCaches(false) // for good: the P caches are never used again
 	p.releaseIdle()
 	p.sweepSlabs(false)
 	p.retryStuck()
+	p.endDrain()
 	if s := p.Stats(); s.InUse > 0 {
 		noun := "buffers"
 		if s.InUse == 1 {

@@ -1,6 +1,9 @@
 package pool
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 var (
 	// ErrNotOwned is returned by Put for a slice that does not start a buffer this pool
@@ -29,3 +32,34 @@ var (
 	// can be.
 	ErrInvalidSize = errors.New("zeropool: invalid buffer size")
 )
+
+// pkgPrefix starts every error of the package, once: the helpers below drop it from the
+// errors they wrap, so that a chain reads "zeropool: Get(4096): MaxMappedBytes reached".
+const pkgPrefix = "zeropool: "
+
+// opErr is an error of one operation of the pool ("Get(4096)") and its cause.
+type opErr struct {
+	op  string
+	err error
+}
+
+func (e *opErr) Error() string {
+	return pkgPrefix + e.op + ": " + strings.TrimPrefix(e.err.Error(), pkgPrefix)
+}
+
+func (e *opErr) Unwrap() error { return e.err }
+
+// opError wraps err as the cause of the failure of op.
+func opError(op string, err error) error { return &opErr{op, err} }
+
+// bothErr is two errors at once, such as ErrClosed and the refusal it explains; errors.Is
+// finds either.
+type bothErr struct{ outer, inner error }
+
+func (e *bothErr) Error() string {
+	return e.outer.Error() + ": " + strings.TrimPrefix(e.inner.Error(), pkgPrefix)
+}
+
+func (e *bothErr) Unwrap() []error { return []error{e.outer, e.inner} }
+
+func both(outer, inner error) error { return &bothErr{outer, inner} }

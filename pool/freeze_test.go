@@ -1,11 +1,14 @@
 package pool
 
 import (
+	"fmt"
 	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/zeropool-go/zeropool/offheap"
 )
 
 // writeFaults reports whether writing b[0] faults.
@@ -104,4 +107,14 @@ func TestPurge(t *testing.T) {
 	assert.Equal(t, 1, q.Purge(), "a closed pool's buffer still out is wiped")
 	assert.True(t, allZero(d[:6]))
 	require.NoError(t, q.Put(d))
+}
+
+// Freeze of a buffer that shares its page says how to get one that does not.
+func TestFreezeOfSharedPageSaysHow(t *testing.T) {
+	p := newPool(t, Config{Secure: true})
+	b := p.Get(32)
+	err := p.Freeze(b)
+	require.ErrorIs(t, err, ErrSharedPage)
+	assert.Contains(t, err.Error(), fmt.Sprintf("Get(%d)", offheap.PageSize()))
+	require.NoError(t, p.Put(b))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/zeropool-go/zeropool/internal/childtest"
 	"github.com/zeropool-go/zeropool/internal/procfs"
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -171,3 +172,36 @@ func hasCapIPCLock() bool {
 // ptr turns an address of the pool's memory into a pointer, for tests that touch memory by
 // address.
 func ptr(a uintptr) unsafe.Pointer { return addr(a).pointer() }
+
+// inChild runs body in a child process of the test binary (childtest), for tests whose
+// failure may be a fatal error (a fault in memory the runtime does not know, a deadlock the
+// runtime reports) that would otherwise take the whole test binary down. The parent passes
+// when the child's test passed.
+func inChild(t *testing.T, body func(t *testing.T)) {
+	t.Helper()
+	if childtest.Is(t.Name()) {
+		body(t)
+		return
+	}
+	out, err := childtest.Run(t, t.Name(), childtest.Options{})
+	require.NoError(t, err, "the child failed:\n%s", out)
+	assert.Contains(t, out, "--- PASS: "+t.Name(), "child output:\n%s", out)
+}
+
+// recovered runs f and returns the value it panicked with, nil if it returned.
+func recovered(f func()) (v any) {
+	defer func() { v = recover() }()
+	f()
+	return nil
+}
+
+// mappedAt reports whether a map entry of this process covers [lo, lo+n) exactly as one
+// region of the pool would: the kernel's word on whether a region is still mapped. (The
+// kernel reuses freed ranges, but not for an entry of exactly that range in the moments a
+// test looks.)
+func mappedAt(t testing.TB, lo uintptr, n int) bool {
+	t.Helper()
+	maps, err := procfs.Maps()
+	require.NoError(t, err)
+	return procfs.Covered(maps, lo, lo+uintptr(n)) == uintptr(n)
+}

@@ -121,7 +121,10 @@ func mapCountChild(t *testing.T) {
 	assert.Positive(t, gets, "slabs that merge with a neighbour are mapped at the limit")
 	require.Positive(t, s.UnmapFailures, "a slab in the middle of a merged run cannot be unmapped at the limit")
 	regions, refused := mapped()
-	assert.Equal(t, uintptr(len(middle)*slabSize), refused, "the refused slabs are still mapped")
+	// Every refused unmap left its slab mapped: the middle ones, and any slab that cycled in
+	// between two others at the limit.
+	assert.Equal(t, uintptr(s.UnmapFailures)*slabSize, refused, "the refused slabs are still mapped")
+	assert.GreaterOrEqual(t, refused, uintptr(len(middle)*slabSize), "the middle slabs were refused")
 	assert.Equal(t, int64(regions+refused), s.MappedBytes,
 		"MappedBytes is what is really mapped: live regions %d bytes, refused ones %d", regions, refused)
 

@@ -12,18 +12,24 @@ import (
 )
 
 // BufferPool hands out []byte buffers that live outside the Go heap and takes them back for
-// reuse. It is safe for concurrent use by any number of goroutines. Its zero value is not
-// usable: build one with New or NewWithConfig, and Close it to give all its memory back.
+// reuse. It is safe for concurrent use by any number of goroutines. Close it to give all its
+// memory back.
+//
+// The zero value is a pool with the defaults (New's), set up by the first method called on
+// it, whichever that is, so a BufferPool can be a field of a struct, as a sync.Pool can. A
+// BufferPool must not be copied after first use (go vet's copylocks check says so).
 type BufferPool struct {
-	// Read by every Get and Put; written only while the pool is built.
+	// Read by every Get and Put; written only while the pool is set up. maxPooled is stored
+	// last: a Get that reads it non-zero sees everything else set up.
+	maxPooled atomic.Int64             // size of the largest pooled class: bigger Gets get a mapping of their own
 	locals    atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
 	classes   []sizeClass
-	maxPooled int // size of the largest pooled class: bigger Gets get a mapping of their own
 	shardMask int
 	minClass  int // lowest class that holds buffers (Debug pools: a page)
 	cfg       Config
 	canary    uint64 // Secure pools: the secret behind every canary
 	closed    atomic.Bool
+	ready     atomic.Bool // set up: by NewWithConfig, or by the first method called on a zero pool
 
 	// Everything below is written while the pool runs: keep it off the cache lines that every
 	// Get and Put reads on every P.
@@ -51,9 +57,18 @@ type BufferPool struct {
 	nextID                           atomic.Uint64 // the last Region.ID handed out
 	extra                            extraCounters // Gets and Puts while the P caches are off
 
-	growMu  sync.Mutex // guards regions and stuck
+	growMu  sync.Mutex // guards regions, stuck, draining and deferred
 	regions map[*region]struct{}
 	stuck   []*offheap.Mapping // mappings the kernel refused to unmap; tried again by Trim and Close
+	// While Trim, Close or a Get making room holds drainMu, regions to announce gone wait in
+	// deferred, so that OnUnmap runs after drainMu is released and may call the pool back.
+	draining bool
+	deferred []*region
+
+	hookPanics atomic.Uint64
+	unmapPanic atomic.Pointer[hookPanic] // an OnUnmap panic, for the method that ran it to raise again
+	setupMu    sync.Mutex                // serializes a zero pool's set-up
+	setupErr   error                     // why a zero pool could not be set up
 }
 
 // layout is how the buffers of a class are mapped.
@@ -95,29 +110,60 @@ func New() *BufferPool {
 // an error wrapping ErrInvalidConfig for values it cannot honour. No memory is mapped until the
 // first Get.
 func NewWithConfig(cfg Config) (*BufferPool, error) {
+	p := new(BufferPool)
+	if err := p.setup(cfg); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ensure sets up a zero pool with the defaults at its first use, once, and panics as New
+// does where that fails. On a nil pool it is a plain, recoverable panic, before any pinned
+// section where a nil dereference would be a fatal error instead.
+func (p *BufferPool) ensure() {
+	if err := p.ensureErr(); err != nil {
+		panic(err)
+	}
+}
+
+// ensureErr is ensure returning the error instead, for methods that return errors.
+func (p *BufferPool) ensureErr() error {
+	if p == nil {
+		panic("zeropool: method called on a nil *BufferPool")
+	}
+	if p.ready.Load() {
+		return nil
+	}
+	p.setupMu.Lock()
+	defer p.setupMu.Unlock()
+	if !p.ready.Load() && p.setupErr == nil {
+		p.setupErr = p.setup(Config{})
+	}
+	return p.setupErr
+}
+
+// setup makes p, a zero BufferPool, a pool configured by cfg.
+func (p *BufferPool) setup(cfg Config) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if cfg.SecretMem {
 		// Ask the kernel now, so that a pool it cannot back fails here, not at a Get.
 		m, err := offheap.Map(offheap.PageSize(), offheap.SecretMem(), offheap.WithBackend(cfg.Backend))
 		if err != nil {
-			return nil, fmt.Errorf("zeropool: SecretMem: %w", err)
+			return opError("SecretMem", err)
 		}
 		if err := m.Unmap(); err != nil {
-			return nil, fmt.Errorf("zeropool: SecretMem: %w", err)
+			return opError("SecretMem", err)
 		}
 	}
 	initPageMap()
 	nclass := classOf(cfg.MaxBufferSize) + 1
-	p := &BufferPool{
-		cfg:         cfg,
-		maxPooled:   cfg.MaxBufferSize,
-		shardMask:   cfg.NumShards - 1,
-		regions:     make(map[*region]struct{}),
-		localBudget: cfg.MaxIdleBytes / localShare,
-	}
+	p.cfg = cfg
+	p.shardMask = cfg.NumShards - 1
+	p.regions = make(map[*region]struct{})
+	p.localBudget = cfg.MaxIdleBytes / localShare
 	minKeep := 0
 	if cfg.MinBufferSize > 0 {
 		minKeep = classOf(cfg.MinBufferSize)
@@ -138,7 +184,7 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 	if cfg.Secure {
 		var b [8]byte
 		if _, err := rand.Read(b[:]); err != nil {
-			return nil, fmt.Errorf("zeropool: canary secret: %w", err)
+			return opError("canary secret", err)
 		}
 		p.canary = binary.LittleEndian.Uint64(b[:])
 	}
@@ -160,7 +206,27 @@ func NewWithConfig(cfg Config) (*BufferPool, error) {
 			sc.mag = magazineSize(cfg.LocalCacheSize, sc.size, p.localBudget)
 		}
 	}
-	return p, nil
+	if need := p.smallestRegion(); cfg.MaxMappedBytes > 0 && cfg.MaxMappedBytes < need {
+		return fmt.Errorf("%w: MaxMappedBytes %s is smaller than the %s region that a Get of %d bytes maps",
+			ErrInvalidConfig, FormatBytes(cfg.MaxMappedBytes), FormatBytes(need), classSize(p.minClass))
+	}
+	p.ready.Store(true)
+	p.maxPooled.Store(int64(cfg.MaxBufferSize))
+	return nil
+}
+
+// smallestRegion is the size of the region that the smallest Get maps (a slab, or a
+// mapping with its guard pages): a MaxMappedBytes below it refuses every small Get.
+func (p *BufferPool) smallestRegion() int64 {
+	sc := &p.classes[p.minClass]
+	if sc.layout != layoutMapping {
+		return slabSize
+	}
+	n := int64(sc.size)
+	if p.cfg.Secure {
+		n += 2 * int64(offheap.PageSize())
+	}
+	return n
 }
 
 // localShare: the P caches' magazines may together hold up to 1/localShare of MaxIdleBytes;
@@ -179,7 +245,10 @@ func magazineSize(perClass, size int, budget int64) int {
 }
 
 // Config returns the pool's configuration with every default filled in.
-func (p *BufferPool) Config() Config { return p.cfg }
+func (p *BufferPool) Config() Config {
+	p.ensure()
+	return p.cfg
+}
 
 // zeroBuf is where Get(0)'s slice points: len and cap 0, so nobody can append into it in
 // place (append copies to the heap), and Put of it does nothing.
@@ -216,11 +285,16 @@ func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size, false
 // first keeps the values computed below in registers instead of spilling them around the
 // call.
 func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
-	// Read before pinning: on a nil pool this is a plain, recoverable nil-pointer panic,
-	// where the same dereference while pinned would be a fatal error.
-	maxPooled := p.maxPooled
+	// Sizes no pooled class holds (0, negative, above MaxBufferSize) go to the slow path
+	// before pinning, and so does every Get of a zero pool that is not set up yet (maxPooled
+	// is stored last when a pool is set up, so locals is set when it is read). Reading p
+	// unpinned also makes a nil pool a plain, recoverable panic, where the same dereference
+	// while pinned would be a fatal error.
+	if size <= 0 || size > int(p.maxPooled.Load()) {
+		return p.getSlow(size, zero)
+	}
 	pid := procPin()
-	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) && uint(size-1) < uint(maxPooled) {
+	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
 		l := ls[pid]
 		c := classOf(size) & (classSlots - 1)
 		raceAcquire(l)
@@ -328,7 +402,7 @@ func (p *BufferPool) refuseState(state uint8) error {
 func (p *BufferPool) refuse(err error) error {
 	if p.closed.Load() {
 		p.closedPuts.Add(1)
-		return fmt.Errorf("%w: %w", ErrClosed, err)
+		return both(ErrClosed, err)
 	}
 	if err == ErrDoublePut {
 		p.doublePuts.Add(1)

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -42,12 +43,17 @@ type region struct {
 	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see slabLayout)
 	home    int   // the shard whose Ps carve this slab first
 	pinned  bool
-	canary  bool             // slots are 2*size apart with a canary in the second half (Secure)
-	frozen  bool             // Freeze made the buffer read-only (single-buffer Secure regions)
-	m       *offheap.Mapping // the mapping: only its methods act on it (the package functions refuse it)
-	mem     []byte           // m.Bytes()
-	size    int              // bytes of a buffer (for oversize, the mapping's usable bytes)
-	id      uint64           // Region.ID: from the pool's counter, never reused
+	canary  bool // slots are 2*size apart with a canary in the second half (Secure)
+	// debugOut says, in a Debug pool, that the buffer of a single-buffer region is out; it
+	// is changed and read under debugMu only (Purge reads it).
+	debugOut bool
+	frozen   atomic.Bool      // Freeze made the buffer read-only (single-buffer Secure regions); changed under growMu
+	m        *offheap.Mapping // the mapping: only its methods act on it (the package functions refuse it)
+	mem      []byte           // m.Bytes()
+	pub      []byte           // Region.Mem: mem less the guard pages inside it (Secure slabs)
+	mapped   int64            // the bytes charged to MappedBytes: the whole mapping, guard pages included
+	size     int              // bytes of a buffer (for oversize, the mapping's usable bytes)
+	id       uint64           // Region.ID: from the pool's counter, never reused
 
 	// state is the state byte of a single-buffer region (states points here). Only the
 	// buffer's holder touches it, as with a slab slot's byte.
@@ -91,7 +97,7 @@ func (r *region) memStart() addr { return addrOfSlice(r.mem) }
 // core dumps and forked children in Secure pools and, with SecretMem, out of the kernel's
 // direct map. The mapping is owned: offheap's package functions refuse it, so nobody changes
 // the pool's pages behind its back. It fails with ErrExhausted beyond MaxMappedBytes.
-func (p *BufferPool) mapRegion(bytes int, huge, guard bool) (*offheap.Mapping, bool, error) {
+func (p *BufferPool) mapRegion(bytes int, huge, guard bool) (m *offheap.Mapping, pinned bool, charged int64, err error) {
 	opts := []offheap.Option{offheap.Align(granuleSize), offheap.WithBackend(p.cfg.Backend)}
 	if huge {
 		opts = append(opts, offheap.HugePages())
@@ -117,21 +123,25 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) (*offheap.Mapping, b
 	case p.cfg.Pinned:
 		opts = append(opts, offheap.Pin())
 	}
-	// Reserve the bytes first, so that concurrent Gets cannot pass the bound together.
-	if m := p.mapped.Add(int64(bytes)); p.cfg.MaxMappedBytes > 0 && m > p.cfg.MaxMappedBytes {
-		p.mapped.Add(-int64(bytes))
-		return nil, false, fmt.Errorf("%w: mapping %s more would pass %s (%s mapped)", ErrExhausted,
-			FormatBytes(int64(bytes)), FormatBytes(p.cfg.MaxMappedBytes), FormatBytes(m-int64(bytes)))
+	// Charge the bytes first, guard pages included, so that concurrent Gets cannot pass the
+	// bound together and MappedBytes never reads above it.
+	pg := offheap.PageSize()
+	charge := int64((bytes + pg - 1) &^ (pg - 1))
+	if guard {
+		charge += 2 * int64(pg)
 	}
-	m, err := offheap.Map(bytes, opts...)
+	if err := p.charge(charge); err != nil {
+		return nil, false, 0, err
+	}
+	m, err = offheap.Map(bytes, opts...)
 	if err != nil {
-		p.mapped.Add(-int64(bytes))
-		return nil, false, err
+		p.mapped.Add(-charge)
+		return nil, false, 0, err
 	}
-	if d := int64(len(m.Bytes())) - int64(bytes); d != 0 {
-		p.mapped.Add(d) // page rounding
+	if d := int64(m.Info().Mapped) - charge; d != 0 {
+		p.mapped.Add(d) // alignment slack the kernel kept
+		charge += d
 	}
-	pinned := false
 	if p.cfg.Pinned {
 		if m.Info().Locked {
 			pinned = true
@@ -139,7 +149,37 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) (*offheap.Mapping, b
 			p.pinFailures.Add(1)
 		}
 	}
-	return m, pinned, nil
+	return m, pinned, charge, nil
+}
+
+// charge adds n bytes to MappedBytes if MaxMappedBytes admits them, first making room from
+// the pool's idle memory where it does not; it fails with ErrExhausted where even that is not
+// enough. No lock of the pool may be held: making room is a Trim.
+func (p *BufferPool) charge(n int64) error {
+	bound := p.cfg.MaxMappedBytes
+	for tried := false; ; tried = true {
+		m := p.mapped.Load()
+		if bound <= 0 || m+n <= bound {
+			if p.mapped.CompareAndSwap(m, m+n) {
+				return nil
+			}
+			continue
+		}
+		if tried || !p.holdsIdle() || p.makeRoom() == 0 {
+			return fmt.Errorf("%w: mapping %s more would pass %s (%s mapped)", ErrExhausted,
+				FormatBytes(n), FormatBytes(bound), FormatBytes(m))
+		}
+	}
+}
+
+// holdsIdle reports whether the pool holds memory that makeRoom could give back.
+func (p *BufferPool) holdsIdle() bool {
+	if p.emptyIdle.Load() > 0 || p.Len() > 0 {
+		return true
+	}
+	p.growMu.Lock()
+	defer p.growMu.Unlock()
+	return len(p.stuck) > 0
 }
 
 // newSlab maps and registers a slab for class c, to be carved first by the Ps of shard home.
@@ -152,28 +192,30 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 		stride, shift = 2*size, shift+1
 	}
 	hdr, n, colour := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
-	m, pinned, err := p.mapRegion(slabSize, false, false)
+	m, pinned, charged, err := p.mapRegion(slabSize, false, false)
 	if err != nil {
 		return nil, err
 	}
 	mem := m.Bytes()
 	start := addrOfSlice(mem)
 	base := start + addr(hdr)
+	pub := mem[:cap(mem):cap(mem)]
 	if canary {
 		pg := offheap.PageSize()
 		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
 		for _, g := range []int{hdr, end} {
 			if _, err := m.Guard(mem[g : g+pg : g+pg]); err != nil {
-				p.freeMapping(&region{m: m, mem: mem}, false)
+				p.freeMapping(&region{m: m, mem: mem, mapped: charged}, false)
 				return nil, err
 			}
 		}
 		base += addr(pg)
+		pub = mem[hdr+pg : end : end] // the slots and canaries, between the guard pages
 	}
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
 		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift,
-		pinned: pinned, m: m, mem: mem, size: size, pool: p, home: home,
+		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, pool: p, home: home,
 		freeStack: (start + addr(colour+n) + 1) &^ 1, nslots: n, partialIdx: -1,
 		canary: canary,
 	}
@@ -187,9 +229,9 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 }
 
 // newMapping maps and registers a single-buffer region of size bytes (class c, or -1 for an
-// oversize buffer).
-func (p *BufferPool) newMapping(size, c int) (*region, error) {
-	m, pinned, err := p.mapRegion(size, size >= granuleSize, p.cfg.Secure)
+// oversize buffer) whose buffer is in state st.
+func (p *BufferPool) newMapping(size, c int, st uint8) (*region, error) {
+	m, pinned, charged, err := p.mapRegion(size, size >= granuleSize, p.cfg.Secure)
 	if err != nil {
 		return nil, err
 	}
@@ -200,13 +242,14 @@ func (p *BufferPool) newMapping(size, c int) (*region, error) {
 		size = cap(mem)
 	}
 	r := &region{
-		base: addrOfSlice(mem), span: 1, class: c, kind: kind,
-		pinned: pinned, m: m, mem: mem, size: size, partialIdx: -1, pool: p,
+		base: addrOfSlice(mem), span: 1, class: c, kind: kind, pub: mem[:cap(mem):cap(mem)],
+		pinned: pinned, m: m, mem: mem, mapped: charged, size: size, partialIdx: -1, pool: p,
 	}
 	if c >= 0 && p.cachesPuts() {
 		r.fast = p
 	}
 	r.states = addrOfState(&r.state)
+	r.state = st // before the region is the pool's: nothing else reads it before
 	if err := p.register(r); err != nil {
 		return nil, err
 	}
@@ -223,9 +266,9 @@ func (p *BufferPool) cachesPuts() bool { return !p.cfg.Secure && !p.cfg.Debug }
 func (p *BufferPool) register(r *region) error {
 	r.id = p.nextID.Add(1)
 	if p.cfg.OnMap != nil {
-		if err := p.cfg.OnMap(r.public()); err != nil {
+		if err := p.callOnMap(r); err != nil {
 			p.freeMapping(r, false)
-			return fmt.Errorf("zeropool: OnMap of region %d (%s): %w", r.id, FormatBytes(int64(cap(r.mem))), err)
+			return opError(fmt.Sprintf("OnMap of region %d (%s)", r.id, FormatBytes(int64(len(r.pub)))), err)
 		}
 	}
 	p.growMu.Lock()
@@ -260,7 +303,7 @@ func (p *BufferPool) unmap(r *region) int64 {
 	}
 	p.growMu.Unlock()
 	p.freeMapping(r, true)
-	return int64(cap(r.mem))
+	return r.mapped
 }
 
 // freeMapping gives a region's memory back to the system, after OnUnmap when announce is
@@ -268,9 +311,15 @@ func (p *BufferPool) unmap(r *region) int64 {
 // vm.max_map_count, where unmapping from the middle of a merged VMA needs a split) is never
 // forgotten: it stays counted in MappedBytes and in Stats.UnmapFailures, and the pool tries
 // again at the next Trim and at Close.
+//
+// While Trim, Close or a Get making room drains the pool, an announced region waits for the
+// drain's end (see beginDrain): OnUnmap then runs with no lock of the pool held.
 func (p *BufferPool) freeMapping(r *region, announce bool) {
 	if announce && p.cfg.OnUnmap != nil {
-		p.cfg.OnUnmap(r.public())
+		if p.deferUnmap(r) {
+			return
+		}
+		p.callOnUnmap(r)
 	}
 	if err := r.m.Unmap(); err != nil {
 		p.unmapFailures.Add(1)
@@ -279,7 +328,7 @@ func (p *BufferPool) freeMapping(r *region, announce bool) {
 		p.growMu.Unlock()
 		return
 	}
-	p.mapped.Add(-int64(cap(r.mem)))
+	p.mapped.Add(-r.mapped)
 }
 
 // retryStuck tries again to unmap the mappings the kernel refused before, and returns the
@@ -291,7 +340,7 @@ func (p *BufferPool) retryStuck() int64 {
 	p.growMu.Unlock()
 	var n int64
 	for _, m := range stuck {
-		size := int64(len(m.Bytes()))
+		size := int64(m.Info().Mapped)
 		if err := m.Unmap(); err != nil {
 			p.growMu.Lock()
 			p.stuck = append(p.stuck, m)

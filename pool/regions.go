@@ -9,6 +9,12 @@ import (
 // Config.OnMap and Config.OnUnmap announce each region's birth and death; Regions lists the
 // live ones. A region is what to register with a device or the kernel (io_uring fixed
 // buffers, RDMA memory regions): while it lives, its address and its pages stay the same.
+//
+// Mem is the whole usable mapping: every byte of it may be read and written, by the CPU or
+// by the kernel (it can be registered as it is). Guard pages are not part of it: a Secure
+// slab's Mem is the part between its two guard pages, a Secure buffer's Mem is the buffer.
+// The one exception is a Debug pool, which makes idle buffers inaccessible while they are
+// idle.
 type Region struct {
 	ID    uint64 // unique within the pool for its lifetime, never reused
 	Mem   []byte // the whole usable mapping; its address and its pages stay the same until OnUnmap
@@ -17,14 +23,13 @@ type Region struct {
 
 // public describes r as a Region.
 func (r *region) public() Region {
-	c := r.size
-	return Region{ID: r.id, Mem: r.mem[:cap(r.mem):cap(r.mem)], Class: c}
+	return Region{ID: r.id, Mem: r.pub, Class: r.size}
 }
 
 // Regions returns every live region of the pool, oldest first. It allocates the slice it
 // returns; the regions' memory is the pool's (do not Put or unmap it).
 func (p *BufferPool) Regions() []Region {
-	mustPool(p)
+	p.ensure()
 	p.growMu.Lock()
 	out := make([]Region, 0, len(p.regions))
 	for r := range p.regions {
@@ -45,9 +50,10 @@ func (p *BufferPool) Regions() []Region {
 
 // RegionOf returns the live region holding b's first byte and that byte's offset in
 // Region.Mem, whether or not b is a whole buffer or is out. It returns ErrNotOwned for
-// memory no region of the pool holds (nil and empty slices included).
+// memory no region of the pool holds (nil and empty slices included, and a Secure slab's
+// header and guard pages, which are not part of its Mem).
 func (p *BufferPool) RegionOf(b []byte) (Region, int, error) {
-	mustPool(p)
+	p.ensure()
 	if cap(b) == 0 {
 		return Region{}, 0, fmt.Errorf("%w: RegionOf of an empty slice", ErrNotOwned)
 	}
@@ -58,8 +64,8 @@ func (p *BufferPool) RegionOf(b []byte) (Region, int, error) {
 	if r == nil || r.pool != p {
 		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, a)
 	}
-	lo := r.memStart()
-	if uintptr(a-lo) >= uintptr(cap(r.mem)) {
+	lo := addrOfSlice(r.pub)
+	if uintptr(a-lo) >= uintptr(len(r.pub)) {
 		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, a)
 	}
 	return r.public(), int(a - lo), nil
@@ -70,7 +76,7 @@ func (p *BufferPool) RegionOf(b []byte) (Region, int, error) {
 // p.Put(must(p.Owner(b))). It returns ErrNotOwned for memory that is not part of a buffer
 // of this pool that is out now (an idle buffer, a slab's header, a canary, foreign memory).
 func (p *BufferPool) Owner(b []byte) ([]byte, error) {
-	mustPool(p)
+	p.ensure()
 	if cap(b) == 0 {
 		return nil, fmt.Errorf("%w: Owner of an empty slice", ErrNotOwned)
 	}
@@ -114,60 +120,63 @@ func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
 // Preallocate maps n buffers of size bytes now and keeps them idle, so that the next n Gets
 // of that size find memory that is mapped (and, with Populate or Pinned, resident). It is the
 // Rust crate's preallocate. Buffers beyond the pool's idle bounds (MaxIdleBytes) are not
-// kept: Preallocate then returns an error saying how many were. n <= 0 does nothing.
+// mapped: Preallocate then returns an error saying how many were kept. n <= 0 does nothing.
 func (p *BufferPool) Preallocate(size, n int) error {
-	mustPool(p)
+	if err := p.ensureErr(); err != nil {
+		return err
+	}
+	defer p.raiseUnmapPanic()
 	if n <= 0 {
 		return nil
 	}
-	if size <= 0 || size > p.maxPooled {
-		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, p.maxPooled)
+	maxPooled := int(p.maxPooled.Load())
+	if size <= 0 || size > maxPooled {
+		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, maxPooled)
 	}
 	if p.closed.Load() {
 		return ErrClosed
 	}
 	// The buffers go to the depot, not to this P's magazines, so that a Get on any P finds
-	// them.
+	// them. Each is admitted to the idle budget before it is carved, so that IdleBytes never
+	// passes MaxIdleBytes, not even for a moment.
 	c := max(classOf(size), p.minClass)
 	sc := &p.classes[c]
-	before := p.classStats(c).Idle
 	home := p.homeShard()
-	var m *magazine
-	if sc.mag > 0 {
-		m = newMagazine(sc)
-	}
-	for range n {
-		e, _, _, err := p.carve(c, home, nil)
-		if err != nil {
-			if m != nil && m.n > 0 {
-				p.giveFull(c, m, home)
+	op := fmt.Sprintf("Preallocate(%d, %d)", size, n)
+	kept := 0
+	for kept < n {
+		batch := 1
+		if sc.mag > 0 {
+			batch = min(sc.mag, n-kept)
+		}
+		if !sc.keep || !p.admit(int64(batch*sc.size)) {
+			return fmt.Errorf("zeropool: %s: kept %d idle; MaxIdleBytes (%s) holds no more",
+				op, kept, FormatBytes(p.cfg.MaxIdleBytes))
+		}
+		es := make([]entry, 0, batch)
+		for len(es) < batch {
+			e, _, _, err := p.carve(c, home, nil)
+			if err != nil {
+				p.depotIdle.Add(-int64((batch - len(es)) * sc.size))
+				p.keepAdmitted(c, es, home)
+				raiseHookPanic(err)
+				return opError(op, err)
 			}
-			return fmt.Errorf("zeropool: Preallocate(%d, %d): %w", size, n, err)
+			if p.cfg.Debug { // an idle buffer of a Debug pool is inaccessible
+				p.debugMu.Lock()
+				p.seal(e, lookup(e.addr))
+				*e.state.state() = stateIdle
+				p.debugMu.Unlock()
+			} else {
+				*e.state.state() = stateIdle
+			}
+			es = append(es, e)
 		}
-		*e.state.state() = stateIdle
-		if m == nil {
-			p.giveOne(c, e, home)
-			continue
+		if k := p.keepAdmitted(c, es, home); k < batch {
+			return fmt.Errorf("zeropool: %s: kept %d idle; the depot holds no more (MaxBuffersPerShard %d)",
+				op, kept+k, p.cfg.MaxBuffersPerShard)
 		}
-		m.items[m.n] = e
-		if m.n++; m.n == len(m.items) {
-			m = p.giveFull(c, m, home)
-		}
-	}
-	if m != nil && m.n > 0 {
-		p.giveEmpty(c, p.giveFull(c, m, home), home)
-	}
-	if kept := p.classStats(c).Idle - before; kept < int64(n) { // the rest went back to the slabs
-		return fmt.Errorf("zeropool: Preallocate(%d, %d): kept %d idle; MaxIdleBytes (%s) holds no more",
-			size, n, max(kept, 0), FormatBytes(p.cfg.MaxIdleBytes))
+		kept += batch
 	}
 	return nil
-}
-
-// mustPool gives a nil pool a plain, recoverable panic, before any pinned section where a
-// nil dereference would be a fatal error instead.
-func mustPool(p *BufferPool) {
-	if p == nil {
-		panic("zeropool: method called on a nil *BufferPool")
-	}
 }

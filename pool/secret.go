@@ -13,7 +13,7 @@ var (
 	ErrNotSecure = errors.New("zeropool: not a Secure pool")
 	// ErrSharedPage is returned by Freeze for a buffer smaller than a page: it shares its
 	// page with other buffers (small secrets are packed into slabs), whose protection Freeze
-	// must not change. Nothing is changed.
+	// must not change. Nothing is changed. A buffer of a page or more has pages of its own.
 	ErrSharedPage = errors.New("zeropool: buffer shares its page with other buffers")
 )
 
@@ -29,7 +29,7 @@ func (p *BufferPool) Freeze(b []byte) error { return p.setFrozen(b, true) }
 func (p *BufferPool) Melt(b []byte) error { return p.setFrozen(b, false) }
 
 func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
-	mustPool(p)
+	p.ensure()
 	what := "Melt"
 	if frozen {
 		what = "Freeze"
@@ -47,9 +47,13 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 		return fmt.Errorf("%w: %s(%#x)", ErrNotSecure, what, a)
 	}
 	if r.kind == kindSlab {
-		return fmt.Errorf("%w: %s of a %d-byte buffer", ErrSharedPage, what, r.size)
+		return fmt.Errorf("%w: %s of a %d-byte buffer; Get(%d) or more for a buffer with pages of its own",
+			ErrSharedPage, what, r.size, offheap.PageSize())
 	}
-	if r.frozen == frozen {
+	// Under growMu, which Purge holds while it melts and wipes: the two never interleave.
+	p.growMu.Lock()
+	defer p.growMu.Unlock()
+	if r.frozen.Load() == frozen {
 		return nil
 	}
 	prot := offheap.ProtReadWrite
@@ -57,16 +61,27 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 		prot = offheap.ProtRead
 	}
 	if err := r.m.Protect(r.usable(), prot); err != nil {
-		return fmt.Errorf("zeropool: %s: %w", what, err)
+		return opError(what, err)
 	}
-	r.frozen = frozen
+	r.frozen.Store(frozen)
 	return nil
 }
 
-// melt makes a frozen buffer writable again before its Put wipes it.
+// melt makes a frozen buffer writable again. The caller holds growMu.
 func (p *BufferPool) melt(r *region) {
 	if r.m.Protect(r.usable(), offheap.ProtReadWrite) == nil {
-		r.frozen = false
+		r.frozen.Store(false)
+	}
+}
+
+// meltForPut melts a frozen buffer before its Put wipes it.
+func (p *BufferPool) meltForPut(r *region) {
+	if r.frozen.Load() {
+		p.growMu.Lock()
+		if r.frozen.Load() {
+			p.melt(r)
+		}
+		p.growMu.Unlock()
 	}
 }
 
@@ -74,34 +89,66 @@ func (p *BufferPool) melt(r *region) {
 func (r *region) usable() []byte { return r.mem[:cap(r.mem):cap(r.mem)] }
 
 // Purge wipes every buffer of a Secure pool now, out or idle, frozen or not, and returns how
-// many it wiped; 0 for an ordinary pool, which it leaves alone. It is for the moment a
-// process learns it must give up its secrets: a panic (call it from a deferred function),
+// many buffers it wiped; 0 for an ordinary pool, which it leaves alone. It is for the moment
+// a process learns it must give up its secrets: a panic (call it from a deferred function),
 // SIGINT or SIGTERM (call it from the goroutine that receives them through signal.Notify;
 // the library installs no handler itself). It allocates nothing and takes only the pool's
 // region lock, which no Get or Put holds for long. Buffers that are out stay valid (zeroed);
-// their holders' secrets are gone. Purge works on a closed pool too (buffers still out).
+// their holders' secrets are gone. Slots never handed out are not touched. Idle buffers were
+// wiped at their Put; a Debug pool's are inaccessible, and Purge counts them without
+// touching them. Purge is safe against every other method on any goroutine, and works on a
+// closed pool too (buffers still out).
 func (p *BufferPool) Purge() int {
-	mustPool(p)
+	p.ensure()
 	if !p.cfg.Secure {
 		return 0
 	}
 	n := 0
-	p.growMu.Lock() // no region is unmapped meanwhile: unmap takes it first
+	p.growMu.Lock() // no region is unmapped, frozen or melted meanwhile: each takes it first
 	defer p.growMu.Unlock()
+	if p.cfg.Debug {
+		p.debugMu.Lock() // no Debug Get or Put changes a buffer's access meanwhile
+		defer p.debugMu.Unlock()
+	}
 	for r := range p.regions {
-		switch r.kind {
-		case kindSlab:
-			for i := 0; i < r.nslots; i++ {
-				offheap.Wipe(r.slotAddr(i).bytes(r.size))
-			}
-			n += r.nslots
-		default:
-			if r.frozen {
-				p.melt(r)
-			}
-			offheap.Wipe(r.usable())
-			n++
+		n += r.purge(p)
+	}
+	return n
+}
+
+// purge wipes r's buffers that are out or idle and returns how many there were. A Debug
+// pool's idle buffers are inaccessible and were wiped at their Put: they are counted only.
+// The caller holds growMu (and, in a Debug pool, debugMu).
+//
+// A single-buffer region that is live holds one buffer, out or idle; its state byte is Go
+// memory that Gets write without a lock, so it is not read here: Debug pools say whether
+// the buffer is out in debugOut, under debugMu, and other pools wipe it either way (an idle
+// buffer is zero already). A slab's state bytes are the slab's own memory.
+func (r *region) purge(p *BufferPool) int {
+	if r.kind != kindSlab {
+		if p.cfg.Debug && !r.debugOut {
+			return 1
 		}
+		if r.frozen.Load() {
+			p.melt(r)
+		}
+		offheap.Wipe(r.usable())
+		return 1
+	}
+	n := 0
+	for i := 0; i < r.nslots; i++ {
+		switch *r.stateAt(i) {
+		case stateOut:
+		case stateIdle:
+			if p.cfg.Debug {
+				n++
+				continue
+			}
+		default:
+			continue // never handed out, or back in the slab
+		}
+		offheap.Wipe(r.slotAddr(i).bytes(r.size))
+		n++
 	}
 	return n
 }

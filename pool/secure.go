@@ -18,8 +18,8 @@ func (p *BufferPool) setCanary(r *region, idx int) {
 	}
 }
 
-// checkAndSeal applies a Secure or Debug pool's rules to a buffer coming back: check its canary,
-// wipe it, make it inaccessible. A broken canary takes the buffer out of service for good.
+// checkAndSeal applies a Secure pool's rules to a buffer coming back: check its canary, wipe
+// it. A broken canary takes the buffer out of service for good.
 func (p *BufferPool) checkAndSeal(e entry, r *region) error {
 	b := e.addr.bytes(r.size)
 	if r.canary && *(e.addr + addr(r.size)).uint64At() != p.canaryOf(e.addr) {
@@ -29,15 +29,21 @@ func (p *BufferPool) checkAndSeal(e entry, r *region) error {
 		p.quarantine(e, r)
 		return fmt.Errorf("%w: buffer at %#x (%d bytes)", ErrCanary, e.addr, r.size)
 	}
+	offheap.Wipe(b)
+	return nil
+}
+
+// seal applies a Debug pool's rules to a buffer coming back: wipe it (Secure) and make it
+// inaccessible. Debug pools have no canaries (their buffers have pages of their own). The
+// caller holds debugMu.
+func (p *BufferPool) seal(e entry, r *region) {
+	b := e.addr.bytes(r.size)
 	if p.cfg.Secure {
 		offheap.Wipe(b)
 	}
-	if p.cfg.Debug {
-		// Best effort: a kernel out of map entries leaves the buffer accessible, no worse
-		// than an ordinary pool.
-		_ = r.m.Protect(b, offheap.ProtNone)
-	}
-	return nil
+	// Best effort: a kernel out of map entries leaves the buffer accessible, no worse than an
+	// ordinary pool.
+	_ = r.m.Protect(b, offheap.ProtNone)
 }
 
 // quarantine retires a slot whose canary was broken: it is neither cached nor freed, so it

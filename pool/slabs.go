@@ -39,22 +39,48 @@ const cacheLine = 64
 // says how many. The buffer's state is stateOut.
 func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n int, err error) {
 	sc := &p.classes[c]
-	defer func() {
-		if err == nil {
-			sc.live.Add(int64(1 + n))
-			p.notePeak(p.inUseBytes() + int64(sc.size)) // this Get is not counted yet
-		}
-	}()
 	if sc.layout == layoutMapping {
-		r, err := p.newMapping(sc.size, c)
+		r, err := p.newMapping(sc.size, c, stateOut)
 		if err != nil {
 			return entry{}, false, 0, err
 		}
-		r.state = stateOut
+		p.carved(sc, 0)
 		return entry{r.base, r.states}, true, 0, nil
 	}
 	sc.slabMu.Lock()
-	defer sc.slabMu.Unlock()
+	e, fresh, n, ok := p.carveSlot(sc, home, more)
+	sc.slabMu.Unlock()
+	if ok {
+		p.carved(sc, n)
+		return e, fresh, n, nil
+	}
+	// No slab has room: map a new one without the lock, which OnMap must not run under (it
+	// may call the pool back, a Get of this class included), and take its first slot.
+	r, err := p.newSlab(c, home)
+	if err != nil {
+		return entry{}, false, 0, err
+	}
+	sc.slabMu.Lock()
+	sc.current[home] = r
+	r.carved, r.live = 1, 1
+	p.setCanary(r, 0)
+	*r.stateAt(0) = stateOut
+	sc.addPartial(r)
+	sc.slabMu.Unlock()
+	p.carved(sc, 0)
+	return entry{r.base, r.states}, true, 0, nil
+}
+
+// carved counts 1 + n buffers of class sc that carve handed out: one out, n idle.
+func (p *BufferPool) carved(sc *sizeClass, n int) {
+	sc.live.Add(int64(1 + n))
+	p.notePeak(p.inUseBytes() + int64(sc.size)) // this Get is not counted yet
+}
+
+// carveSlot takes a slot of class sc from a slab that has room, as carve does, with more
+// free slots of the same slab for the caller to cache; ok is false when no slab has room.
+// The caller holds slabMu.
+func (p *BufferPool) carveSlot(sc *sizeClass, home int, more []entry) (e entry, fresh bool, n int, ok bool) {
 	for len(sc.partial) > 0 {
 		r := sc.partialFor(home)
 		if r == nil {
@@ -92,18 +118,9 @@ func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n in
 			sc.dropPartial(r)
 		}
 		*r.stateAt(idx) = stateOut
-		return r.entry(idx), fresh, n, nil
+		return r.entry(idx), fresh, n, true
 	}
-	r, err := p.newSlab(c, home)
-	if err != nil {
-		return entry{}, false, 0, err
-	}
-	sc.current[home] = r
-	r.carved, r.live = 1, 1
-	p.setCanary(r, 0)
-	*r.stateAt(0) = stateOut
-	sc.addPartial(r)
-	return entry{r.base, r.states}, true, 0, nil
+	return entry{}, false, 0, false
 }
 
 // relock locks a pinned slab again after Trim unlocked its free slots to discard them. The

@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/zeropool-go/zeropool/offheap"
@@ -14,7 +13,11 @@ const maxRequest = 1 << 46
 // a full magazine of the depot, the free slots of the class's slabs, or fresh memory. With
 // zero, the buffer is cleared unless its memory is fresh (zero already).
 func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
-	if uint(size-1) >= uint(p.maxPooled) {
+	if err := p.ensureErr(); err != nil {
+		return nil, err
+	}
+	defer p.raiseUnmapPanic()
+	if uint(size-1) >= uint(p.maxPooled.Load()) {
 		return p.getOther(size) // a fresh mapping, or Get(0): nothing to clear
 	}
 	if p.closed.Load() {
@@ -23,20 +26,30 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	c := max(classOf(size), p.minClass)
 	sc := &p.classes[c]
 	e, fresh, err := p.getClass(c)
-	if errors.Is(err, ErrExhausted) && p.makeRoom() > 0 {
-		e, fresh, err = p.getClass(c) // once more, with the idle memory given back
-	}
 	if err != nil {
-		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
+		raiseHookPanic(err)
+		return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 	}
-	*e.state.state() = stateOut
 	b := e.addr.buffer(size, sc.size)
 	if p.cfg.Debug {
-		if err := lookup(e.addr).m.Protect(b, offheap.ProtReadWrite); err != nil {
+		// Accessible first, then out: Purge wipes only buffers that are out, and must find
+		// them accessible.
+		r := lookup(e.addr)
+		p.debugMu.Lock()
+		err := r.m.Protect(b, offheap.ProtReadWrite)
+		if err == nil {
+			*e.state.state() = stateOut
+			r.debugOut = true
+		}
+		p.debugMu.Unlock()
+		if err != nil {
+			*e.state.state() = stateIdle
 			p.countPutUnpinned(c)
 			p.release(e, lookup(e.addr))
-			return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
+			return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 		}
+	} else {
+		*e.state.state() = stateOut
 	}
 	if zero && !fresh {
 		clear(b)
@@ -142,12 +155,10 @@ func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
 func (p *BufferPool) makeMagazines(c int) {
 	sc := &p.classes[c]
 	cost := int64(2 * sc.mag * sc.size)
-	ok := p.localReserved.Add(cost) <= p.localBudget
+	ok := p.reserveLocal(cost)
 	var a, b *magazine
 	if ok {
 		a, b = newMagazine(sc), newMagazine(sc)
-	} else {
-		p.localReserved.Add(-cost)
 	}
 	pc, l, _ := p.pinCache(c)
 	switch {
@@ -163,6 +174,18 @@ func (p *BufferPool) makeMagazines(c int) {
 		pc.state = pcOff
 		unpin(l)
 	}
+}
+
+// reserveLocal reserves n bytes of MaxIdleBytes for a pair of magazines: within the P
+// caches' share, and within what the depots and the empty slabs leave of the bound, so that
+// magazines, depots and kept slabs together never pass it.
+func (p *BufferPool) reserveLocal(n int64) bool {
+	r := p.localReserved.Add(n)
+	if r > p.localBudget || p.depotIdle.Load()+p.emptyIdle.Load() > p.cfg.MaxIdleBytes-r {
+		p.localReserved.Add(-n)
+		return false
+	}
+	return true
 }
 
 // countGetUnpinned counts a Get of class c from a path that is not pinned.
@@ -185,11 +208,11 @@ func (p *BufferPool) getOther(size int) ([]byte, error) {
 	case p.closed.Load():
 		return nil, ErrClosed
 	}
-	r, err := p.newMapping(size, -1)
+	r, err := p.newMapping(size, -1, stateOut)
 	if err != nil {
-		return nil, fmt.Errorf("zeropool: Get(%d): %w", size, err)
+		raiseHookPanic(err)
+		return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 	}
-	r.state = stateOut
 	p.oversizeGets.Add(1)
 	p.oversizeOut.Add(int64(r.size))
 	p.notePeak(p.inUseBytes())
@@ -204,24 +227,38 @@ var testHookDebugPut func()
 // loaded magazine could not take: it is full, the pool is Secure or Debug (work on every
 // Put), draining or closed, or the buffer is oversize (unmapped at once).
 func (p *BufferPool) putSlow(a addr) error {
+	if err := p.ensureErr(); err != nil {
+		return err
+	}
+	defer p.raiseUnmapPanic()
 	r := lookup(a)
 	if r == nil || r.pool != p {
 		return p.putUnknown(a)
 	}
 	st, ok := r.slot(a)
 	if !ok {
+		if start, size, inside := p.bufferAt(a); inside {
+			return p.refuse(fmt.Errorf("%w: %#x is inside a buffer (%d bytes into the %d-byte buffer at %#x): Put the buffer itself, or the whole buffer Owner returns",
+				ErrNotOwned, a, a-start, size, start))
+		}
 		return p.refuse(ErrNotOwned)
 	}
+	e := entry{a, addrOfState(st)}
 	if p.cfg.Debug {
 		// A Debug pool makes the check and the change one step, so that of two concurrent
-		// Puts of one buffer the second is refused.
+		// Puts of one buffer the second is refused; the buffer is wiped (Secure) and made
+		// inaccessible in the same step, so that Purge, which takes the same lock, never
+		// finds an idle buffer it could not touch, nor an out one it cannot.
+		p.meltForPut(r)
 		p.debugMu.Lock()
 		s := *st
 		if testHookDebugPut != nil {
 			testHookDebugPut() // a test widens the window between the check and the change
 		}
 		if s == stateOut {
+			p.seal(e, r)
 			*st = stateIdle
+			r.debugOut = false
 		}
 		p.debugMu.Unlock()
 		if s != stateOut {
@@ -232,14 +269,11 @@ func (p *BufferPool) putSlow(a addr) error {
 			return p.refuseState(s)
 		}
 		*st = stateIdle
-	}
-	e := entry{a, addrOfState(st)}
-	if r.frozen {
-		p.melt(r)
-	}
-	if p.cfg.Secure || p.cfg.Debug {
-		if err := p.checkAndSeal(e, r); err != nil {
-			return err
+		if p.cfg.Secure {
+			p.meltForPut(r)
+			if err := p.checkAndSeal(e, r); err != nil {
+				return err
+			}
 		}
 	}
 	if r.kind == kindOversize {
@@ -373,8 +407,8 @@ func (p *BufferPool) swapInEmpty(pc *pcache, c, home int) *magazine {
 // makeRoom gives back, for a Get that MaxMappedBytes stopped, what Trim would, whole regions
 // only (no page is discarded); it returns the bytes unmapped.
 func (p *BufferPool) makeRoom() int64 {
-	p.drainMu.Lock()
-	defer p.drainMu.Unlock()
+	p.beginDrain()
+	defer p.endDrain()
 	if p.closed.Load() {
 		return 0
 	}

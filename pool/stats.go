@@ -37,7 +37,10 @@ type Stats struct {
 	// UnreleasedBytes is what the last Trim could not give back: free slots of pinned slabs
 	// the kernel refused to unlock or discard.
 	UnreleasedBytes int64
-	Classes         []ClassStats
+	// HookPanics counts panics of Config.OnMap and Config.OnUnmap. Each reached the caller
+	// of the method that ran the hook, after the pool had put itself in order (see OnMap).
+	HookPanics uint64
+	Classes    []ClassStats
 }
 
 // ClassStats are the counters of one size class, in Stats.Classes; classes never used are
@@ -90,7 +93,7 @@ func FormatBytes(n int64) string {
 // Stats returns a snapshot of the pool's counters. It takes no lock and never stops Gets
 // and Puts.
 func (p *BufferPool) Stats() Stats {
-	mustPool(p)
+	p.ensure()
 	s := Stats{
 		NotOwned:        p.notOwned.Load(),
 		DoublePuts:      p.doublePuts.Load(),
@@ -104,6 +107,7 @@ func (p *BufferPool) Stats() Stats {
 		Trims:           p.trims.Load(),
 		UnmapFailures:   p.unmapFailures.Load(),
 		UnreleasedBytes: p.unreleased.Load(),
+		HookPanics:      p.hookPanics.Load(),
 	}
 	for c := range p.classes {
 		cs := p.classStats(c)
@@ -162,7 +166,7 @@ func (p *BufferPool) inUse(c int) int64 {
 
 // Len returns the number of idle buffers the pool holds.
 func (p *BufferPool) Len() int {
-	mustPool(p)
+	p.ensure()
 	var n int64
 	for c := range p.classes {
 		n += max(p.classes[c].live.Load()-p.inUse(c), 0)

@@ -40,6 +40,7 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 		Trims:          s.Trims,
 		UnmapFailures:  s.UnmapFailures,
 		Unreleased:     s.UnreleasedBytes,
+		HookPanics:     s.HookPanics,
 		Classes:        classes,
 	})
 }
@@ -70,6 +71,7 @@ type statsJSON struct {
 	Trims          uint64      `json:"trims"`
 	UnmapFailures  uint64      `json:"unmap_failures"`
 	Unreleased     int64       `json:"unreleased_bytes"`
+	HookPanics     uint64      `json:"hook_panics"`
 	Classes        []classJSON `json:"classes"`
 }
 
