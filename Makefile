@@ -90,6 +90,9 @@ clean:
 BENCH_MOD   := bench
 CONTRIB_MOD := contrib/grpcpool contrib/prometheus
 RELEASE     := v0.1.0
+# Other dependency sets a module is tested with (go test -modfile=F): grpcpool's go.mod
+# requires the oldest grpc its doc promises, this file the newest tested.
+EXTRA_MODFILES := contrib/grpcpool/grpc-latest.mod
 
 # Every go.mod and go.sum is tidy (what tidy would change is printed), and every require of a
 # module of this repository names RELEASE: a bump is made in all of them at once.
@@ -97,7 +100,10 @@ mod-check:
 	@set -e; for m in . $(BENCH_MOD) $(CONTRIB_MOD); do \
 		(cd $$m && $(GO) mod tidy -diff) || { echo "mod-check: $$m needs go mod tidy"; exit 1; }; \
 	done; \
-	bad=$$(grep -H '^[[:space:]]*github.com/zeropool-go/zeropool[^ ]* v' $(BENCH_MOD)/go.mod $(addsuffix /go.mod,$(CONTRIB_MOD)) \
+	for f in $(EXTRA_MODFILES); do \
+		(cd $$(dirname $$f) && $(GO) mod tidy -modfile=$$(basename $$f) -diff) || { echo "mod-check: $$f needs go mod tidy -modfile"; exit 1; }; \
+	done; \
+	bad=$$(grep -H '^[[:space:]]*github.com/zeropool-go/zeropool[^ ]* v' $(BENCH_MOD)/go.mod $(addsuffix /go.mod,$(CONTRIB_MOD)) $(EXTRA_MODFILES) \
 		| grep -v ' $(RELEASE)$$' || true); \
 	if [ -n "$$bad" ]; then echo "mod-check: requires of this repository's modules must name $(RELEASE):"; echo "$$bad"; exit 1; fi
 
@@ -112,6 +118,10 @@ vet-modules:
 		echo "vet $$m"; \
 		(cd $$m && $(GO) vet ./... && CGO_ENABLED=0 $(GO) vet ./... && \
 			$(GO) vet -tags zeropool_purego ./... && CGO_ENABLED=0 $(GO) vet -tags zeropool_purego ./...); \
+	done; \
+	for f in $(EXTRA_MODFILES); do \
+		echo "vet $$f"; \
+		(cd $$(dirname $$f) && $(GO) vet -modfile=$$(basename $$f) ./...); \
 	done
 
 test-bench:
@@ -125,4 +135,9 @@ test-contrib: lib
 			ZEROPOOL_LIB=$(CURDIR)/$(LIB) $(GO) test $(TESTFLAGS) -tags zeropool_purego ./... && \
 			ZEROPOOL_LIB=$(CURDIR)/$(LIB) CGO_ENABLED=0 $(GO) test $(TESTFLAGS) -tags zeropool_purego ./... && \
 			$(GO) test $(TESTFLAGS) -race ./...); \
+	done; \
+	for f in $(EXTRA_MODFILES); do \
+		echo "test $$f"; \
+		(cd $$(dirname $$f) && $(GO) test $(TESTFLAGS) -modfile=$$(basename $$f) ./... && \
+			$(GO) test $(TESTFLAGS) -race -modfile=$$(basename $$f) ./...); \
 	done
