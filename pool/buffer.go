@@ -489,16 +489,16 @@ func (b *Buffer) readSlice(delim byte) ([]byte, error) {
 // the bytes read and r's error other than io.EOF, or the error of a growth the pool could not
 // serve (see Write) with what was read until then kept.
 //
-// Each Read gets all the free space there is, however small. The storage grows only once r
-// has shown it has more: when the storage is full, ReadFrom asks r how much it still holds,
-// and grows to exactly that. Readers that say so are those with a Len() int method (the
-// unread bytes: bytes.Reader, strings.Reader, bytes.Buffer, Buffer), a regular *os.File (its
-// size less its offset), and those with Size() int64 and Seek (size less offset:
-// io.SectionReader). A reader that cannot say (a socket, a pipe, an HTTP body, whose
-// ContentLength NewBufferFor takes instead), or that has nothing left, is read one byte
-// first, into the Buffer's own spare byte: at io.EOF nothing grows, so data that fill the
-// storage exactly cost no second buffer; otherwise the storage doubles. Should that growth
-// fail, the byte read to learn that r had more is lost with it.
+// Each Read gets all the free space there is, however small. The first time the storage is
+// full (or absent), ReadFrom asks r how much it still holds and grows to exactly that.
+// Readers that say so are those with a Len() int method (the unread bytes: bytes.Reader,
+// strings.Reader, bytes.Buffer, Buffer), a regular *os.File (its size less its offset), and
+// those with Size() int64 and Seek (size less offset: io.SectionReader). Otherwise (a socket,
+// a pipe, an HTTP body, whose ContentLength NewBufferFor takes instead; a reader that has
+// nothing left or more than it said), full storage grows only once r has shown it has more:
+// r is read one byte first, into the Buffer's own spare byte, so that data that fill the
+// storage exactly end at io.EOF with no second buffer; when the byte comes, the storage
+// doubles. Should that growth fail, the byte is lost with it.
 func (b *Buffer) ReadFrom(r io.Reader) (int64, error) {
 	b.lastRead = opInvalid
 	if b.p == nil {
