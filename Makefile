@@ -6,7 +6,14 @@ CFLAGS  ?= -Wall -Wextra -Werror -O2 -fPIC
 PKGS    := ./...
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build lib ctest test test-default test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret vet fmt demo info bench fuzz clean
+# Every go command below builds the module it runs in, as a user's build would: GOWORK=off
+# keeps a go.work file above the checkout (a developer's own workspace) from changing the
+# versions built and tested, and -mod=readonly, added to whatever GOFLAGS the environment
+# sets, refuses to edit a go.mod or go.sum behind the suite's back. Sub-makes inherit both.
+export GOWORK  := off
+export GOFLAGS := $(GOFLAGS) -mod=readonly
+
+.PHONY: all build lib ctest test mod-check test-default test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret vet fmt demo info bench fuzz clean
 
 all: build
 
@@ -25,7 +32,7 @@ build/ctest: csrc/zeropool.c csrc/zeropool.h csrc/zeropool_test.c build/ctest.sh
 	CC='$(CC)' build/ctest.sh $@
 
 # Every test in every build mode. This is what CI runs.
-test: fmt vet ctest test-default test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret
+test: fmt vet mod-check ctest test-default test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret
 
 test-default:
 	$(GO) test $(TESTFLAGS) $(PKGS)
@@ -74,11 +81,31 @@ clean:
 	rm -f $(LIB) build/ctest
 
 # ---- Modules of their own: bench/ and contrib/* --------------------------------------------
-# Each has its own go.mod with a replace to this repository, so ./... above never reaches
-# them. make test vets them in every build mode, runs bench/'s sanity tests (no benchmark, no
+# Each has its own go.mod, so ./... above never reaches them. It requires the other modules
+# of this repository at a release (RELEASE), as a user's go.mod would, and replaces them with
+# the checkout: a build of the module itself uses this repository's code, while a program
+# that requires the module ignores the replace and gets the release from the module proxy.
+# make test vets them in every build mode, runs bench/'s sanity tests (no benchmark, no
 # timing) and the contrib modules' tests in every build mode, -race included.
 BENCH_MOD   := bench
 CONTRIB_MOD := contrib/grpcpool contrib/prometheus
+RELEASE     := v0.1.0
+# Other dependency sets a module is tested with (go test -modfile=F): grpcpool's go.mod
+# requires the oldest grpc its doc promises, this file the newest tested.
+EXTRA_MODFILES := contrib/grpcpool/grpc-latest.mod
+
+# Every go.mod and go.sum is tidy (what tidy would change is printed), and every require of a
+# module of this repository names RELEASE: a bump is made in all of them at once.
+mod-check:
+	@set -e; for m in . $(BENCH_MOD) $(CONTRIB_MOD); do \
+		(cd $$m && $(GO) mod tidy -diff) || { echo "mod-check: $$m needs go mod tidy"; exit 1; }; \
+	done; \
+	for f in $(EXTRA_MODFILES); do \
+		(cd $$(dirname $$f) && $(GO) mod tidy -modfile=$$(basename $$f) -diff) || { echo "mod-check: $$f needs go mod tidy -modfile"; exit 1; }; \
+	done; \
+	bad=$$(grep -H '^[[:space:]]*github.com/zeropool-go/zeropool[^ ]* v' $(BENCH_MOD)/go.mod $(addsuffix /go.mod,$(CONTRIB_MOD)) $(EXTRA_MODFILES) \
+		| grep -v ' $(RELEASE)$$' || true); \
+	if [ -n "$$bad" ]; then echo "mod-check: requires of this repository's modules must name $(RELEASE):"; echo "$$bad"; exit 1; fi
 
 .PHONY: vet-modules test-modules test-bench test-contrib
 
@@ -91,6 +118,10 @@ vet-modules:
 		echo "vet $$m"; \
 		(cd $$m && $(GO) vet ./... && CGO_ENABLED=0 $(GO) vet ./... && \
 			$(GO) vet -tags zeropool_purego ./... && CGO_ENABLED=0 $(GO) vet -tags zeropool_purego ./...); \
+	done; \
+	for f in $(EXTRA_MODFILES); do \
+		echo "vet $$f"; \
+		(cd $$(dirname $$f) && $(GO) vet -modfile=$$(basename $$f) ./...); \
 	done
 
 test-bench:
@@ -104,4 +135,9 @@ test-contrib: lib
 			ZEROPOOL_LIB=$(CURDIR)/$(LIB) $(GO) test $(TESTFLAGS) -tags zeropool_purego ./... && \
 			ZEROPOOL_LIB=$(CURDIR)/$(LIB) CGO_ENABLED=0 $(GO) test $(TESTFLAGS) -tags zeropool_purego ./... && \
 			$(GO) test $(TESTFLAGS) -race ./...); \
+	done; \
+	for f in $(EXTRA_MODFILES); do \
+		echo "test $$f"; \
+		(cd $$(dirname $$f) && $(GO) test $(TESTFLAGS) -modfile=$$(basename $$f) ./... && \
+			$(GO) test $(TESTFLAGS) -race -modfile=$$(basename $$f) ./...); \
 	done

@@ -2,6 +2,7 @@ module github.com/zeropool-go/zeropool/bench
 
 go 1.26.0
 
+// Benchmarks of this repository's checkout: the replaces point the required releases at it.
 replace github.com/zeropool-go/zeropool => ../
 
 replace github.com/zeropool-go/zeropool/contrib/grpcpool => ../contrib/grpcpool
@@ -11,8 +12,8 @@ require (
 	github.com/bytedance/gopkg v0.1.4
 	github.com/libp2p/go-buffer-pool v0.1.0
 	github.com/valyala/bytebufferpool v1.0.0
-	github.com/zeropool-go/zeropool v0.0.0
-	github.com/zeropool-go/zeropool/contrib/grpcpool v0.0.0
+	github.com/zeropool-go/zeropool v0.1.0
+	github.com/zeropool-go/zeropool/contrib/grpcpool v0.1.0
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/grpc v1.85.0

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 
 	"github.com/zeropool-go/zeropool/pool"
@@ -124,4 +126,45 @@ func serveOne(p *pool.BufferPool, ln net.Listener) error {
 	}
 	_, err = resp.WriteTo(conn) // straight from the pool's memory to the socket
 	return err
+}
+
+// An upload handler reads the request body into pooled storage of ContentLength bytes, got
+// once: no growth, no copy, nothing on the Go heap. A length the pool cannot serve is an
+// error to answer with, not a panic.
+func ExampleBufferPool_NewBufferFor() {
+	p := pool.New()
+	defer p.Close()
+	const maxUpload = 64 << 20
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxUpload {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		b, err := p.NewBufferFor(r.ContentLength) // -1 (unknown): the Buffer grows as it reads
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		defer b.Release()
+		if _, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, maxUpload)); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "%d bytes, %d Get", b.Len(), p.Stats().Gets)
+	}))
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL, "application/octet-stream", bytes.NewReader(make([]byte, 1<<20)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(answer))
+	// Output:
+	// 1048576 bytes, 1 Get
 }

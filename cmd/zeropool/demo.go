@@ -25,7 +25,11 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 The headline workload: get a buffer, write one byte in every 4 KiB page, give it back;
 once with the pool (Get/Put), once with make([]byte) (dropped at the end of each round),
 and once touching a buffer that is already resident (the floor no pool can beat).
-Progress goes to stderr, the table and the pool's Stats to stdout.
+Each run starts with one warm-up round, shown on its own and left out of the total and
+the median: it pays what a process pays once (the pool maps its buffer and the kernel
+faults in every page, perhaps compacting memory for huge pages first; the Go heap grows),
+and its time swings from run to run. Progress goes to stderr, the table and the pool's
+Stats to stdout.
 
 `)
 		fs.PrintDefaults()
@@ -51,7 +55,8 @@ Progress goes to stderr, the table and the pool's Stats to stdout.
 // phaseResult is what one run of the workload measured.
 type phaseResult struct {
 	name      string
-	rounds    []time.Duration
+	warmup    time.Duration   // the round before the measured ones
+	rounds    []time.Duration // the measured rounds
 	gcs       uint32
 	heapAlloc uint64 // Go heap at the end of the run
 	heapSys   uint64
@@ -87,7 +92,7 @@ func demo(size, rounds int, stdout, stderr io.Writer) error {
 	if note != "" {
 		fmt.Fprintln(stderr, note)
 	}
-	fmt.Fprintf(stderr, "%d rounds of: get %s → write one byte per 4 KiB page → put\n", rounds, pool.FormatBytes(int64(size)))
+	fmt.Fprintf(stderr, "a warm-up round, then %d rounds of: get %s → write one byte per 4 KiB page → put\n", rounds, pool.FormatBytes(int64(size)))
 
 	var getErr error
 	withPool := measure("pool", rounds, stderr, func() {
@@ -127,22 +132,25 @@ func demo(size, rounds int, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(stdout, "get %s → touch every 4 KiB page → put, %d rounds (GOMAXPROCS %d)\n\n",
+	fmt.Fprintf(stdout, "get %s → touch every 4 KiB page → put, a warm-up round and %d measured rounds (GOMAXPROCS %d)\n\n",
 		pool.FormatBytes(int64(size)), rounds, runtime.GOMAXPROCS(0))
 	t := resultTable(withPool, []*phaseResult{&withPool, &withMake, &resident})
 	if err := t.render(stdout); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "\npool:     pool.Get, touch, pool.Put (the first round maps the buffer, the rest reuse it)")
+	fmt.Fprintln(stdout, "\npool:     pool.Get, touch, pool.Put (the warm-up maps the buffer, every measured round reuses it)")
 	fmt.Fprintln(stdout, "make:     make([]byte), touch, drop (the garbage collector reclaims it)")
 	fmt.Fprintln(stdout, "resident: touch a buffer that is already mapped and resident (no Get or Put: the floor)")
-	fmt.Fprintln(stdout, "× pool:   median round time relative to the pool's")
+	fmt.Fprintln(stdout, "warm-up:  the round before the measured ones, left out of total and median: it pays the")
+	fmt.Fprintln(stdout, "          one-time costs (mapping, first page faults, huge-page compaction where THP defrag")
+	fmt.Fprintln(stdout, "          is on, heap growth), which swing from run to run; a service pays them once")
+	fmt.Fprintln(stdout, "× pool:   median measured round time relative to the pool's")
 	fmt.Fprintln(stdout, "peak RSS: the process's peak resident memory during the run (+ the growth over its start)")
 	if !withPool.peakOwn || !withMake.peakOwn {
 		fmt.Fprintln(stdout, "peak RSS: marked * where the peak could not be reset per run: the process's peak so far")
 	}
-	fmt.Fprintf(stdout, "\npool.Stats() after the pool run:\n%s\n", stats)
-	if rounds > 1 && stats.Hits == 0 {
+	fmt.Fprintf(stdout, "\npool.Stats() after the pool run (warm-up included):\n%s\n", stats)
+	if stats.Hits == 0 {
 		fmt.Fprintln(stdout, "note: the pool reused no buffer in this run (hits=0)")
 	}
 	return nil
@@ -167,8 +175,9 @@ func demoPool(size int) (*pool.BufferPool, string, error) {
 	return p, note, nil
 }
 
-// measure runs round rounds times after a collection, timing each round and reporting it on
-// progress, and records the collections and memory the run cost.
+// measure runs round once to warm up, then rounds times, after a collection, timing each
+// round and reporting it on progress, and records the collections and memory the run cost
+// (the warm-up's included: its page faults and heap growth are part of what the run holds).
 func measure(name string, rounds int, progress io.Writer, round func()) phaseResult {
 	r := phaseResult{name: name}
 	runtime.GC()
@@ -177,6 +186,10 @@ func measure(name string, rounds int, progress io.Writer, round func()) phaseRes
 	r.startRSS, _ = currentRSS()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	start := time.Now()
+	round()
+	r.warmup = time.Since(start)
+	fmt.Fprintf(progress, "  %-8s %-*s  %9s\n", name, len("round ")+2*digits(rounds)+1, "warm-up", formatDuration(r.warmup))
 	for i := range rounds {
 		start := time.Now()
 		round()
@@ -197,7 +210,7 @@ func measure(name string, rounds int, progress io.Writer, round func()) phaseRes
 }
 
 func resultTable(base phaseResult, runs []*phaseResult) *table {
-	t := &table{header: []string{"run", "total", "median/round", "first round", "× pool", "GCs", "Go heap (alloc / sys)", "peak RSS"}}
+	t := &table{header: []string{"run", "warm-up", "total", "median/round", "× pool", "GCs", "Go heap (alloc / sys)", "peak RSS"}}
 	for _, r := range runs {
 		ratio := "-"
 		if bm := base.median(); bm > 0 {
@@ -213,7 +226,7 @@ func resultTable(base phaseResult, runs []*phaseResult) *table {
 				rss += " *"
 			}
 		}
-		t.add(r.name, formatDuration(r.total()), formatDuration(r.median()), formatDuration(r.rounds[0]), ratio,
+		t.add(r.name, formatDuration(r.warmup), formatDuration(r.total()), formatDuration(r.median()), ratio,
 			fmt.Sprint(r.gcs), pool.FormatBytes(int64(r.heapAlloc))+" / "+pool.FormatBytes(int64(r.heapSys)), rss)
 	}
 	return t

@@ -5,8 +5,9 @@
 //	                                       get → touch every page → put, pool against make([]byte)
 //	zeropool bench [-time 1s] [-run regexp]
 //	                                       the headline workloads, the pool against its references
-//	zeropool uring [-size 1MiB] [-depth 8] FILE
+//	zeropool uring [-size 1MiB] [-depth 8] [-rounds 3] FILE
 //	                                       read FILE with O_DIRECT through io_uring: registered pooled buffers against heap buffers
+//	                                       (flags may also follow FILE)
 //	zeropool help [command]                this text, or a command's flags
 package main
 
@@ -82,6 +83,31 @@ func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok 
 		return exitUsage, false
 	}
 	return exitOK, true
+}
+
+// parseInterspersed parses a command's flags wherever they stand among its positional
+// arguments, before or after them ("zeropool uring FILE -rounds 1" as "zeropool uring -rounds
+// 1 FILE"), and returns the positional ones in order; everything after "--" is positional.
+// The flag package alone stops at the first positional argument. When the command should
+// stop (it printed its help, or a flag was wrong) ok is false and code is its exit code.
+func parseInterspersed(fs *flag.FlagSet, args []string) (positional []string, code int, ok bool) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, exitOK, true
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), exitOK, true
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func lookup(name string) *command {

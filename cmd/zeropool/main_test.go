@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // runCmd runs a command line in process and returns its exit code and output.
@@ -66,4 +69,38 @@ func TestBadArguments(t *testing.T) {
 		assert.Empty(t, out, "%v", args)
 		assert.NotEmpty(t, errOut, "%v", args)
 	}
+}
+
+// Flags may stand before or after the positional arguments; "--" ends the flags.
+func TestParseInterspersed(t *testing.T) {
+	for _, tc := range []struct {
+		args       []string
+		positional []string
+		rounds     int
+	}{
+		{[]string{"FILE"}, []string{"FILE"}, 3},
+		{[]string{"-rounds", "1", "FILE"}, []string{"FILE"}, 1},
+		{[]string{"FILE", "-rounds", "1"}, []string{"FILE"}, 1},
+		{[]string{"FILE", "-rounds=2", "OTHER"}, []string{"FILE", "OTHER"}, 2},
+		{[]string{"-rounds", "4", "--", "-rounds", "5"}, []string{"-rounds", "5"}, 4},
+		{[]string{"FILE", "--", "-rounds"}, []string{"FILE", "-rounds"}, 3},
+		{nil, nil, 3},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		rounds := fs.Int("rounds", 3, "")
+		positional, code, ok := parseInterspersed(fs, tc.args)
+		require.True(t, ok, "%q", tc.args)
+		assert.Equal(t, exitOK, code)
+		assert.Equal(t, tc.positional, positional, "%q", tc.args)
+		assert.Equal(t, tc.rounds, *rounds, "%q", tc.args)
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Int("rounds", 3, "")
+	_, code, ok := parseInterspersed(fs, []string{"FILE", "-rounds", "x"})
+	assert.False(t, ok)
+	assert.Equal(t, exitUsage, code, "a bad flag after FILE is still a usage error")
+	_, code, ok = parseInterspersed(fs, []string{"FILE", "-h"})
+	assert.False(t, ok)
+	assert.Equal(t, exitOK, code, "help")
 }

@@ -29,6 +29,7 @@ func runURing(args []string, stdout, stderr io.Writer) int {
 	direct := fs.Bool("direct", true, "open FILE with O_DIRECT (off for filesystems that refuse it, such as tmpfs)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: zeropool uring [-size 1MiB] [-depth 8] [-rounds 3] [-direct=true] FILE
+       (the flags may also follow FILE)
 
 Reads FILE from start to end through io_uring, twice per round: into pooled buffers with
 READ_FIXED (a pool with Populate and Pinned whose regions are registered with the ring by an
@@ -39,15 +40,13 @@ Reports throughput, garbage collections and Go heap allocation of each, and VmPi
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	files, code, ok := parseInterspersed(fs, args)
+	if !ok {
+		return code
 	}
 	switch {
-	case fs.NArg() != 1:
-		fmt.Fprintln(stderr, "zeropool uring: want one FILE to read")
+	case len(files) != 1:
+		fmt.Fprintf(stderr, "zeropool uring: want one FILE to read, got %d %q (flags go before or after it: zeropool uring FILE -rounds 1)\n", len(files), files)
 		return exitUsage
 	case size.n <= 0 || size.n > iouring.MaxRegionSize:
 		fmt.Fprintf(stderr, "zeropool uring: -size must be 1 byte to %s\n", pool.FormatBytes(iouring.MaxRegionSize))
@@ -62,7 +61,7 @@ Reports throughput, garbage collections and Go heap allocation of each, and VmPi
 		fmt.Fprintln(stderr, "zeropool uring: -rounds must be at least 1")
 		return exitUsage
 	}
-	if err := uringDemo(fs.Arg(0), size.n, *depth, *rounds, *direct, stdout, stderr); err != nil {
+	if err := uringDemo(files[0], size.n, *depth, *rounds, *direct, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "zeropool uring:", err)
 		return exitFail
 	}

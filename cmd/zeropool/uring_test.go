@@ -89,3 +89,20 @@ func TestURingBadArguments(t *testing.T) {
 	assert.Contains(t, out, "-depth")
 	assert.Contains(t, out, "READ_FIXED")
 }
+
+// zeropool uring reads its flags after FILE too, and says where they go when the file is
+// missing or doubled. (The checks below stop before any io_uring call.)
+func TestURingArguments(t *testing.T) {
+	code, _, errOut := runCmd("uring", "FILE", "-size", "1000")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "-size must be a multiple of 4 KiB", "the flag after FILE was parsed")
+	code, _, errOut = runCmd("uring", "FILE", "-depth", "0")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "-depth must be 1 to 1024")
+	for _, args := range [][]string{{"uring"}, {"uring", "-rounds", "1"}, {"uring", "A", "-rounds", "1", "B"}} {
+		code, _, errOut = runCmd(args...)
+		assert.Equal(t, exitUsage, code, "%q", args)
+		assert.Contains(t, errOut, "want one FILE to read", "%q", args)
+		assert.Contains(t, errOut, "zeropool uring FILE -rounds 1", "%q says where the flags go", args)
+	}
+}

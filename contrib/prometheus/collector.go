@@ -1,16 +1,29 @@
-// Package prometheus exports the counters of zeropool pools to Prometheus: a
-// prometheus.Collector that reads each pool's Stats at every scrape.
+// Package zeropoolprom exports the counters of zeropool pools to Prometheus: a
+// prometheus.Collector that reads each pool's Stats at every scrape. Its import path ends in
+// prometheus but the package is named zeropoolprom, so that it never collides with
+// client_golang's prometheus package in a file that imports both:
 //
-//	reg.MustRegister(zpprom.NewCollector(map[string]*pool.BufferPool{"io": ioPool, "secrets": secrets}))
+//	import (
+//		"github.com/prometheus/client_golang/prometheus"
+//		zeropoolprom "github.com/zeropool-go/zeropool/contrib/prometheus"
+//	)
+//
+//	reg.MustRegister(zeropoolprom.NewCollector(map[string]*pool.BufferPool{"io": ioPool, "secrets": secrets}))
 //
 // Every series carries the label pool, valued by the map's keys. Counters end in _total;
-// gauges in _buffers or _bytes. A scrape costs one Stats call per pool, which takes no lock
-// and never stops Gets and Puts.
-package prometheus
+// gauges in _buffers or _bytes. The zeropool_class_* families repeat the counts per size
+// class, with the label class valued by the class's buffer size in bytes ("4096",
+// "83886080"), for the classes Stats lists (those that were ever used); buffers above
+// MaxBufferSize have no class and count in the pool's totals only. A pool has at most about
+// 60 classes (13 slab classes, then four per power of two up to MaxBufferSize: 48 more with
+// the default 1 GiB), so a pool adds at most 8 series per class it uses. A scrape costs one
+// Stats call per pool, which takes no lock and never stops Gets and Puts.
+package zeropoolprom
 
 import (
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -71,6 +84,42 @@ var rejected = prometheus.NewDesc("zeropool_rejected_puts_total",
 	"Puts refused, by reason: not_owned (memory the pool did not hand out), double_put, closed (after Close).",
 	[]string{"pool", "reason"}, nil)
 
+// classMetric is one per-class series family: how to read its value from a class's row.
+type classMetric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(*pool.ClassStats) float64
+}
+
+func classCounter(name, help string, value func(*pool.ClassStats) uint64) classMetric {
+	return classMetric{
+		desc:  prometheus.NewDesc("zeropool_class_"+name+"_total", help, []string{"pool", "class"}, nil),
+		kind:  prometheus.CounterValue,
+		value: func(c *pool.ClassStats) float64 { return float64(value(c)) },
+	}
+}
+
+func classGauge(name, help string, value func(*pool.ClassStats) int64) classMetric {
+	return classMetric{
+		desc:  prometheus.NewDesc("zeropool_class_"+name, help, []string{"pool", "class"}, nil),
+		kind:  prometheus.GaugeValue,
+		value: func(c *pool.ClassStats) float64 { return float64(value(c)) },
+	}
+}
+
+// The series of one size class (label class: its buffer size in bytes), in the order of
+// ClassStats' fields, then the bytes those buffers hold.
+var classMetrics = []classMetric{
+	classCounter("gets", "Buffers of the size class handed out by Get.", func(c *pool.ClassStats) uint64 { return c.Gets }),
+	classCounter("puts", "Buffers of the size class taken back by Put.", func(c *pool.ClassStats) uint64 { return c.Puts }),
+	classCounter("hits", "Gets of the size class served by memory the pool had used before.", func(c *pool.ClassStats) uint64 { return c.Hits }),
+	classCounter("misses", "Gets of the size class served by fresh memory.", func(c *pool.ClassStats) uint64 { return c.Misses }),
+	classGauge("in_use_buffers", "Buffers of the size class out now.", func(c *pool.ClassStats) int64 { return c.InUse }),
+	classGauge("idle_buffers", "Buffers of the size class held idle for reuse.", func(c *pool.ClassStats) int64 { return c.Idle }),
+	classGauge("in_use_bytes", "Bytes of the size class's buffers out now.", func(c *pool.ClassStats) int64 { return c.InUse * int64(c.Size) }),
+	classGauge("idle_bytes", "Bytes of the size class's buffers held idle.", func(c *pool.ClassStats) int64 { return c.Idle * int64(c.Size) }),
+}
+
 type collector struct {
 	names []string
 	pools []*pool.BufferPool
@@ -94,6 +143,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- m.desc
 	}
 	ch <- rejected
+	for _, m := range classMetrics {
+		ch <- m.desc
+	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -108,6 +160,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			n      uint64
 		}{{"not_owned", s.NotOwned}, {"double_put", s.DoublePuts}, {"closed", s.ClosedPuts}} {
 			ch <- prometheus.MustNewConstMetric(rejected, prometheus.CounterValue, float64(r.n), name, r.reason)
+		}
+		for i := range s.Classes {
+			cs := &s.Classes[i]
+			class := strconv.Itoa(cs.Size)
+			for _, m := range classMetrics {
+				ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(cs), name, class)
+			}
 		}
 	}
 }

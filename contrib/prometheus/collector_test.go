@@ -1,7 +1,8 @@
-package prometheus_test
+package zeropoolprom_test
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -12,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	zpprom "github.com/zeropool-go/zeropool/contrib/prometheus"
+	zeropoolprom "github.com/zeropool-go/zeropool/contrib/prometheus"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -43,7 +44,7 @@ func twoPools(t *testing.T) map[string]*pool.BufferPool {
 }
 
 func TestCollectAndCompare(t *testing.T) {
-	c := zpprom.NewCollector(twoPools(t))
+	c := zeropoolprom.NewCollector(twoPools(t))
 	const want = `
 # HELP zeropool_gets_total Buffers handed out by Get.
 # TYPE zeropool_gets_total counter
@@ -73,16 +74,100 @@ zeropool_rejected_puts_total{pool="io",reason="not_owned"} 1
 zeropool_rejected_puts_total{pool="spare",reason="closed"} 1
 zeropool_rejected_puts_total{pool="spare",reason="double_put"} 0
 zeropool_rejected_puts_total{pool="spare",reason="not_owned"} 0
+# HELP zeropool_class_gets_total Buffers of the size class handed out by Get.
+# TYPE zeropool_class_gets_total counter
+zeropool_class_gets_total{class="1048576",pool="spare"} 1
+zeropool_class_gets_total{class="4096",pool="io"} 3
+# HELP zeropool_class_puts_total Buffers of the size class taken back by Put.
+# TYPE zeropool_class_puts_total counter
+zeropool_class_puts_total{class="1048576",pool="spare"} 1
+zeropool_class_puts_total{class="4096",pool="io"} 2
+# HELP zeropool_class_in_use_buffers Buffers of the size class out now.
+# TYPE zeropool_class_in_use_buffers gauge
+zeropool_class_in_use_buffers{class="1048576",pool="spare"} 0
+zeropool_class_in_use_buffers{class="4096",pool="io"} 1
+# HELP zeropool_class_in_use_bytes Bytes of the size class's buffers out now.
+# TYPE zeropool_class_in_use_bytes gauge
+zeropool_class_in_use_bytes{class="1048576",pool="spare"} 0
+zeropool_class_in_use_bytes{class="4096",pool="io"} 4096
 `
 	assert.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want),
 		"zeropool_gets_total", "zeropool_puts_total", "zeropool_in_use_buffers", "zeropool_in_use_bytes",
-		"zeropool_trims_total", "zeropool_rejected_puts_total"))
+		"zeropool_trims_total", "zeropool_rejected_puts_total",
+		"zeropool_class_gets_total", "zeropool_class_puts_total", "zeropool_class_in_use_buffers", "zeropool_class_in_use_bytes"))
+}
+
+// Each size class the pool's Stats lists has its series, labelled class="its buffer size in
+// bytes", with the values of its row; classes never used have none.
+func TestClassSeries(t *testing.T) {
+	p := newPool(t)
+	small := p.Get(64)
+	require.NoError(t, p.Put(p.Get(64)))
+	page := p.Get(4096)
+	require.NoError(t, p.Put(p.Get(300_000))) // class 320 KiB: 5/4 of 256 KiB
+	big := p.Get(5 << 20)                     // class 5 MiB: 5/4 of 4 MiB
+	defer func() {
+		for _, b := range [][]byte{small, page, big} {
+			assert.NoError(t, p.Put(b))
+		}
+	}()
+	c := zeropoolprom.NewCollector(map[string]*pool.BufferPool{"p": p})
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(c))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+
+	// family -> class -> value
+	got := map[string]map[string]float64{}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "zeropool_class_") {
+			continue
+		}
+		got[mf.GetName()] = map[string]float64{}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			require.Equal(t, "p", labels["pool"])
+			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			got[mf.GetName()][labels["class"]] = v
+		}
+	}
+	require.Len(t, got, 8, "eight families per class")
+	want := map[string]struct{ gets, puts, inUse float64 }{
+		"64": {2, 1, 1}, "4096": {1, 0, 1}, "327680": {1, 1, 0}, "5242880": {1, 0, 1},
+	}
+	for class, w := range want {
+		assert.Equal(t, w.gets, got["zeropool_class_gets_total"][class], "gets of class %s", class)
+		assert.Equal(t, w.puts, got["zeropool_class_puts_total"][class], "puts of class %s", class)
+		assert.Equal(t, w.inUse, got["zeropool_class_in_use_buffers"][class], "in use of class %s", class)
+	}
+	s := p.Stats()
+	require.Len(t, s.Classes, len(want), "the classes used, and no others")
+	for _, cs := range s.Classes {
+		class := strconv.Itoa(cs.Size)
+		require.Contains(t, want, class, "Stats lists a class the test did not use")
+		for name, v := range map[string]float64{
+			"gets_total": float64(cs.Gets), "puts_total": float64(cs.Puts),
+			"hits_total": float64(cs.Hits), "misses_total": float64(cs.Misses),
+			"in_use_buffers": float64(cs.InUse), "idle_buffers": float64(cs.Idle),
+			"in_use_bytes": float64(cs.InUse * int64(cs.Size)), "idle_bytes": float64(cs.Idle * int64(cs.Size)),
+		} {
+			fam := got["zeropool_class_"+name]
+			assert.Len(t, fam, len(want), "zeropool_class_%s: one series per class", name)
+			assert.Equal(t, v, fam[class], "zeropool_class_%s{class=%q}", name, class)
+		}
+	}
+	problems, err := testutil.CollectAndLint(c)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
 }
 
 // The collector passes promlint, and a pedantic registry (which checks that what Collect
 // sends matches what Describe announced) takes it.
 func TestLintAndPedanticRegistry(t *testing.T) {
-	c := zpprom.NewCollector(twoPools(t))
+	c := zeropoolprom.NewCollector(twoPools(t))
 	problems, err := testutil.CollectAndLint(c)
 	require.NoError(t, err)
 	assert.Empty(t, problems)
@@ -99,7 +184,9 @@ func TestLintAndPedanticRegistry(t *testing.T) {
 		n += len(mf.GetMetric())
 	}
 	assert.Equal(t, n, testutil.CollectAndCount(c))
-	assert.Equal(t, 2*(len(mfs)-1+3), n, "every family once per pool, rejected_puts_total once per reason")
+	const classFamilies = 8
+	perPool := len(mfs) - classFamilies - 1 + 3 // every pool family once, rejected_puts_total once per reason
+	assert.Equal(t, 2*(perPool+classFamilies), n, "and each of the two pools used one size class")
 }
 
 // snake spells a field name in snake_case: PeakInUseBytes -> peak_in_use_bytes.
@@ -118,8 +205,10 @@ func snake(name string) string {
 // counter (_total), an int64 level a gauge (in _bytes, or _buffers for a number of buffers).
 // A field added to Stats without a series fails here.
 func TestEveryStatsFieldHasASeries(t *testing.T) {
+	p := newPool(t)
+	require.NoError(t, p.Put(p.Get(4096))) // a class used, so that its series exist
 	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(zpprom.NewCollector(map[string]*pool.BufferPool{"p": newPool(t)})))
+	require.NoError(t, reg.Register(zeropoolprom.NewCollector(map[string]*pool.BufferPool{"p": p})))
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	types := map[string]dto.MetricType{}
@@ -144,7 +233,7 @@ func TestEveryStatsFieldHasASeries(t *testing.T) {
 				name += "_buffers"
 			}
 		case reflect.Slice:
-			continue // Classes: the totals cover them
+			continue // Classes: below
 		default:
 			t.Fatalf("Stats.%s is a %s: teach this test and the collector about it", f.Name, f.Type)
 		}
@@ -153,13 +242,37 @@ func TestEveryStatsFieldHasASeries(t *testing.T) {
 			assert.Equal(t, typ, got, "type of %s", name)
 		}
 	}
+	// ClassStats: its Size is the label class, every other field has a zeropool_class_ series,
+	// and the bytes of its buffer counts are gauges too.
+	ct := reflect.TypeFor[pool.ClassStats]()
+	for i := range ct.NumField() {
+		f := ct.Field(i)
+		var name string
+		var typ dto.MetricType
+		switch {
+		case f.Name == "Size":
+			continue
+		case f.Type.Kind() == reflect.Uint64:
+			name, typ = "zeropool_class_"+snake(f.Name)+"_total", dto.MetricType_COUNTER
+		case f.Type.Kind() == reflect.Int64:
+			name, typ = "zeropool_class_"+snake(f.Name)+"_buffers", dto.MetricType_GAUGE
+			bytes := "zeropool_class_" + snake(f.Name) + "_bytes"
+			assert.Equal(t, dto.MetricType_GAUGE, types[bytes], "ClassStats.%s has no gauge %s", f.Name, bytes)
+		default:
+			t.Fatalf("ClassStats.%s is a %s: teach this test and the collector about it", f.Name, f.Type)
+		}
+		got, ok := types[name]
+		if assert.True(t, ok, "ClassStats.%s has no series %s", f.Name, name) {
+			assert.Equal(t, typ, got, "type of %s", name)
+		}
+	}
 	assert.Equal(t, dto.MetricType_COUNTER, types["zeropool_rejected_puts_total"])
 }
 
 func TestNilAndNoPools(t *testing.T) {
-	c := zpprom.NewCollector(map[string]*pool.BufferPool{"none": nil})
+	c := zeropoolprom.NewCollector(map[string]*pool.BufferPool{"none": nil})
 	assert.Zero(t, testutil.CollectAndCount(c))
-	assert.Zero(t, testutil.CollectAndCount(zpprom.NewCollector(nil)))
+	assert.Zero(t, testutil.CollectAndCount(zeropoolprom.NewCollector(nil)))
 	reg := prometheus.NewPedanticRegistry()
 	assert.NoError(t, reg.Register(c))
 }
@@ -167,7 +280,7 @@ func TestNilAndNoPools(t *testing.T) {
 // The map is read once, at NewCollector: later changes to it do not change what is collected.
 func TestMapReadOnce(t *testing.T) {
 	pools := map[string]*pool.BufferPool{"a": newPool(t)}
-	c := zpprom.NewCollector(pools)
+	c := zeropoolprom.NewCollector(pools)
 	n := testutil.CollectAndCount(c)
 	pools["b"] = newPool(t)
 	assert.Equal(t, n, testutil.CollectAndCount(c))

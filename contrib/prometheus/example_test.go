@@ -1,4 +1,4 @@
-package prometheus_test
+package zeropoolprom_test
 
 import (
 	"bufio"
@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	zpprom "github.com/zeropool-go/zeropool/contrib/prometheus"
+	zeropoolprom "github.com/zeropool-go/zeropool/contrib/prometheus"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -22,7 +22,7 @@ func ExampleNewCollector() {
 	defer secrets.Close()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(zpprom.NewCollector(map[string]*pool.BufferPool{"io": ioPool, "secrets": secrets}))
+	reg.MustRegister(zeropoolprom.NewCollector(map[string]*pool.BufferPool{"io": ioPool, "secrets": secrets}))
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer srv.Close()
 

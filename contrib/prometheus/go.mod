@@ -2,13 +2,17 @@ module github.com/zeropool-go/zeropool/contrib/prometheus
 
 go 1.26.0
 
+// A program that requires this module gets github.com/zeropool-go/zeropool at the version
+// required below (or a later one that the program asks for) from the module proxy: Go
+// ignores the replace directives of every module but the one being built. The replace
+// serves development: builds and tests inside this repository use the checkout.
 replace github.com/zeropool-go/zeropool => ../../
 
 require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/stretchr/testify v1.12.1
-	github.com/zeropool-go/zeropool v0.0.0
+	github.com/zeropool-go/zeropool v0.1.0
 )
 
 require (
