@@ -12,7 +12,7 @@ package pool
 func (p *BufferPool) putRelease(buf []byte) error {
 	a := addrOfSlice(buf)
 	r := lookup(a)
-	if r == nil || r.pool != p || r.kind != kindMapping || r.frozen || p.cfg.Secure || p.cfg.Debug {
+	if r == nil || r.pool != p || r.kind != kindMapping || r.frozen.Load() || p.cfg.Secure || p.cfg.Debug {
 		return p.Put(buf)
 	}
 	st, ok := r.slot(a)
