@@ -76,6 +76,7 @@ var metrics = []metric{
 		func(s *pool.Stats) uint64 { return s.UnmapFailures }),
 	gauge("unreleased_bytes", "Bytes the last Trim could not give back: free slots of pinned slabs the kernel refused to unlock or discard.",
 		func(s *pool.Stats) int64 { return s.UnreleasedBytes }),
+	counter("hook_panics", "Panics of the pool's OnMap and OnUnmap hooks.", func(s *pool.Stats) uint64 { return s.HookPanics }),
 }
 
 // rejected is the one family with a second label: why a Put was refused. Its sum over the
