@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"unicode/utf8"
 )
 
@@ -46,6 +47,10 @@ type Buffer struct {
 	// err collects the pool's refusals to take back storage replaced on growth, for Release
 	// to report: a refusal means something else put that storage back already.
 	err error
+	// leak is what the Buffer's cleanup reports if the Buffer is dropped without Release
+	// (see buffer_leak.go); cleanup is stopped by Release.
+	leak    *bufferLeak
+	cleanup runtime.Cleanup
 }
 
 // NewBuffer returns an empty Buffer whose storage is a buffer of the pool of at least size
@@ -60,6 +65,7 @@ func (p *BufferPool) NewBuffer(size int) *Buffer {
 	if size != 0 {
 		b.buf = p.Get(size)[:0]
 	}
+	b.watch()
 	return b
 }
 
@@ -72,6 +78,7 @@ func (b *Buffer) Release() error {
 	if b.p == nil {
 		return nil
 	}
+	b.cleanup.Stop()
 	err := errors.Join(b.err, b.p.Put(b.buf[:0]))
 	*b = Buffer{}
 	return err
@@ -177,6 +184,8 @@ func (b *Buffer) grow(n int) (int, error) {
 			}
 		}
 		b.buf = nb
+		b.leak.storage.Store(uintptr(addrOfSlice(nb)))
+		b.leak.size.Store(int64(cap(nb)))
 	}
 	b.off = 0
 	b.buf = b.buf[:m+n]
