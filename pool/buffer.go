@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"unicode/utf8"
 )
 
@@ -87,6 +88,10 @@ type Buffer struct {
 	// err collects the pool's refusals to take back storage replaced on growth, for Release
 	// to report: a refusal means something else put that storage back already.
 	err error
+	// leak is what the Buffer's cleanup reports if the Buffer is dropped without Release
+	// (see buffer_leak.go); cleanup is stopped by Release.
+	leak    *bufferLeak
+	cleanup runtime.Cleanup
 }
 
 // NewBuffer returns an empty Buffer whose storage is a buffer of the pool of at least size
@@ -101,6 +106,7 @@ func (p *BufferPool) NewBuffer(size int) *Buffer {
 	if size != 0 {
 		b.buf = p.Get(size)[:0]
 	}
+	b.watch()
 	return b
 }
 
@@ -127,6 +133,7 @@ func (p *BufferPool) NewBufferFor(n int64) (*Buffer, error) {
 	}
 	b := &Buffer{p: p}
 	if n <= 0 {
+		b.watch()
 		return b, nil
 	}
 	if n > math.MaxInt {
@@ -137,6 +144,7 @@ func (p *BufferPool) NewBufferFor(n int64) (*Buffer, error) {
 		return nil, fmt.Errorf("zeropool: NewBufferFor(%d): %w: %w", n, bytes.ErrTooLarge, err)
 	}
 	b.buf = buf[:0]
+	b.watch()
 	return b, nil
 }
 
@@ -149,6 +157,7 @@ func (b *Buffer) Release() error {
 	if b.p == nil {
 		return nil
 	}
+	b.cleanup.Stop()
 	err := errors.Join(b.err, b.p.Put(b.buf[:0]))
 	*b = Buffer{}
 	return err
@@ -271,6 +280,8 @@ func (b *Buffer) growTo(n int, exact bool) (int, error) {
 			b.giveBack(b.buf[:0])
 		}
 		b.buf = nb
+		b.leak.storage.Store(uintptr(addrOfSlice(nb))) // for the leak report, should b be dropped
+		b.leak.size.Store(int64(cap(nb)))
 	}
 	b.off = 0
 	b.buf = b.buf[:m+n]

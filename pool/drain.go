@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -145,6 +146,7 @@ func (p *BufferPool) Close() error {
 	if !p.closed.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
+	p.drop.closed.Store(true)
 	defer p.raiseUnmapPanic()
 	p.beginDrain()
 	p.setCaches(false) // for good: the P caches are never used again
@@ -157,8 +159,12 @@ func (p *BufferPool) Close() error {
 		if s.InUse == 1 {
 			noun = "buffer"
 		}
-		return fmt.Errorf("%w: %d %s (%s); each stays valid until its Put, which unmaps it",
-			ErrBuffersOut, s.InUse, noun, FormatBytes(s.InUseBytes))
+		holders := ""
+		if h := p.tracks.holders(3); len(h) > 0 {
+			holders = "; tracked ones held by " + strings.Join(h, ", ")
+		}
+		return fmt.Errorf("%w: %d %s (%s); each stays valid until its Put, which unmaps it%s",
+			ErrBuffersOut, s.InUse, noun, FormatBytes(s.InUseBytes), holders)
 	}
 	return nil
 }

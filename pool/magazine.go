@@ -38,8 +38,9 @@ var noMag, outMag = &magazine{}, &magazine{}
 type pcache struct {
 	loaded, prev       *magazine
 	hits, misses, puts uint64   // only this P writes them (see bump)
+	track              uint32   // Gets until the next tracked one (Config.TrackRate; see track.go)
 	state              uint8    // pcNew, pcReady or pcOff
-	_                  [23]byte // 64 bytes: a cache line each, and an index is a shift
+	_                  [19]byte // 64 bytes: a cache line each, and an index is a shift
 }
 
 // A pcache's state: its magazines are not made yet, made, or refused (the P caches' share of

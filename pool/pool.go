@@ -23,6 +23,8 @@ type BufferPool struct {
 	// last: a Get that reads it non-zero sees everything else set up.
 	maxPooled atomic.Int64             // size of the largest pooled class: bigger Gets get a mapping of their own
 	locals    atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
+	owner     *owner                   // what the pool's regions name it by (see dropped.go)
+	tracking  bool                     // Config.TrackRate > 0
 	classes   []sizeClass
 	shardMask int
 	minClass  int // lowest class that holds buffers (Debug pools: a page)
@@ -57,18 +59,20 @@ type BufferPool struct {
 	nextID                           atomic.Uint64 // the last Region.ID handed out
 	extra                            extraCounters // Gets and Puts while the P caches are off
 
-	growMu  sync.Mutex // guards regions, stuck, draining and deferred
-	regions map[*region]struct{}
-	stuck   []*offheap.Mapping // mappings the kernel refused to unmap; tried again by Trim and Close
+	growMu sync.Mutex // guards book, draining and deferred
+	book   *book      // the pool's regions; what a cleanup finds of the pool once it is dropped
+	tracks *tracker   // Config.TrackRate's records of buffers out
+	drop   *dropped   // what the cleanup of the pool gets, if it is dropped
 	// While Trim, Close or a Get making room holds drainMu, regions to announce gone wait in
 	// deferred, so that OnUnmap runs after drainMu is released and may call the pool back.
 	draining bool
 	deferred []*region
 
-	hookPanics atomic.Uint64
-	unmapPanic atomic.Pointer[hookPanic] // an OnUnmap panic, for the method that ran it to raise again
-	setupMu    sync.Mutex                // serializes a zero pool's set-up
-	setupErr   error                     // why a zero pool could not be set up
+	hookPanics    atomic.Uint64
+	leakedBuffers atomic.Uint64
+	unmapPanic    atomic.Pointer[hookPanic] // an OnUnmap panic, for the method that ran it to raise again
+	setupMu       sync.Mutex                // serializes a zero pool's set-up
+	setupErr      error                     // why a zero pool could not be set up
 }
 
 // layout is how the buffers of a class are mapped.
@@ -162,7 +166,10 @@ func (p *BufferPool) setup(cfg Config) error {
 	nclass := classOf(cfg.MaxBufferSize) + 1
 	p.cfg = cfg
 	p.shardMask = cfg.NumShards - 1
-	p.regions = make(map[*region]struct{})
+	p.book = &book{regions: make(map[*region]struct{})}
+	p.owner = &owner{id: process.pools.Add(1)}
+	p.tracks = newTracker(cfg.TrackRate)
+	p.tracking = cfg.TrackRate > 0
 	p.localBudget = cfg.MaxIdleBytes / localShare
 	minKeep := 0
 	if cfg.MinBufferSize > 0 {
@@ -210,6 +217,7 @@ func (p *BufferPool) setup(cfg Config) error {
 		return fmt.Errorf("%w: MaxMappedBytes %s is smaller than the %s region that a Get of %d bytes maps",
 			ErrInvalidConfig, FormatBytes(cfg.MaxMappedBytes), FormatBytes(need), classSize(p.minClass))
 	}
+	p.watchDrop()
 	p.ready.Store(true)
 	p.maxPooled.Store(int64(cfg.MaxBufferSize))
 	return nil
@@ -307,19 +315,28 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			m = p.swapInFull(pc, c, pid&p.shardMask)
 			n, items = m.n-1, m.items
 		}
+		// With Config.TrackRate, the P's countdown to its next tracked Get reaching zero
+		// sends this Get to the slow path, which tracks it.
 		if uint(n) < uint(len(items)) {
+			if p.tracking {
+				if pc.track--; pc.track == 0 {
+					goto slow
+				}
+			}
 			e := items[n]
 			m.n = n
 			bump(&pc.hits, 1)
 			raceReleaseMerge(l)
 			procUnpin()
 			*e.state.state() = stateOut
+			runtime.KeepAlive(p) // a dropped pool's cleanup must not find the buffer idle before it is out
 			b := e.addr.buffer(size, m.size)
 			if zero {
 				clear(b)
 			}
 			return b, nil
 		}
+	slow:
 		raceReleaseMerge(l)
 	}
 	procUnpin()
@@ -356,7 +373,7 @@ func (p *BufferPool) Put(buf []byte) error {
 	locals := &p.locals
 	pid := procPin()
 	a := addrOfSlice(buf) // after pinning: computed before, it is spilled around the call
-	if r := lookup(a); r != nil && r.fast == p {
+	if r := lookup(a); r != nil && r.fast == p.owner {
 		// region.slot, written out: through the call the compiler emits more instructions.
 		if off := uintptr(a - r.base); off < r.span && off&r.mask == 0 {
 			st := (r.states + addr(off>>(r.stShift&63))).state()

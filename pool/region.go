@@ -15,7 +15,14 @@ const (
 	stateOut    = 2 // held by a caller
 	stateFree   = 3 // back on its slab's free list, or its pool closed
 	stateBroken = 4 // its canary was overwritten: never handed out again
+	// stateTracked is stateOut for a buffer whose Get was tracked (Config.TrackRate): the
+	// Put fast path, which takes stateOut only, leaves it to the slow path, which forgets
+	// the record.
+	stateTracked = 5
 )
+
+// isOut reports whether a state is one of a buffer held by a caller.
+func isOut(s uint8) bool { return s == stateOut || s == stateTracked }
 
 type regionKind uint8
 
@@ -33,10 +40,12 @@ type region struct {
 	span   uintptr // bytes from the first slot to the end of the last; 1 for a single buffer
 	mask   uintptr // distance between slots - 1; 0 for a single buffer
 	states addr    // the state bytes, one per slot
-	// fast is the pool when Put may cache this region's buffers on its fast path, else nil
-	// (oversize buffers, Secure and Debug pools, which do work on every Put).
-	fast    *BufferPool
-	pool    *BufferPool
+	// fast is the pool's owner when Put may cache this region's buffers on its fast path,
+	// else notFast (oversize buffers, Secure and Debug pools, which do work on every Put).
+	// Regions name their pool by its owner, never by the *BufferPool: the page map keeps
+	// every region reachable, and must not keep a dropped pool alive (see dropped.go).
+	fast    *owner
+	owner   *owner
 	class   int // -1 for oversize
 	kind    regionKind
 	shift   uint8 // log2 of the distance between slots
@@ -135,11 +144,11 @@ func (p *BufferPool) mapRegion(bytes int, huge, guard bool) (m *offheap.Mapping,
 	}
 	m, err = offheap.Map(bytes, opts...)
 	if err != nil {
-		p.mapped.Add(-charge)
+		p.addMapped(-charge)
 		return nil, false, 0, err
 	}
 	if d := int64(m.Info().Mapped) - charge; d != 0 {
-		p.mapped.Add(d) // alignment slack the kernel kept
+		p.addMapped(d) // alignment slack the kernel kept
 		charge += d
 	}
 	if p.cfg.Pinned {
@@ -161,6 +170,7 @@ func (p *BufferPool) charge(n int64) error {
 		m := p.mapped.Load()
 		if bound <= 0 || m+n <= bound {
 			if p.mapped.CompareAndSwap(m, m+n) {
+				process.mapped.Add(n)
 				return nil
 			}
 			continue
@@ -179,7 +189,7 @@ func (p *BufferPool) holdsIdle() bool {
 	}
 	p.growMu.Lock()
 	defer p.growMu.Unlock()
-	return len(p.stuck) > 0
+	return len(p.book.stuck) > 0
 }
 
 // newSlab maps and registers a slab for class c, to be carved first by the Ps of shard home.
@@ -215,12 +225,12 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
 		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift,
-		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, pool: p, home: home,
+		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, owner: p.owner, fast: notFast, home: home,
 		freeStack: (start + addr(colour+n) + 1) &^ 1, nslots: n, partialIdx: -1,
 		canary: canary,
 	}
 	if p.cachesPuts() {
-		r.fast = p
+		r.fast = p.owner
 	}
 	if err := p.register(r); err != nil {
 		return nil, err
@@ -243,10 +253,10 @@ func (p *BufferPool) newMapping(size, c int, st uint8) (*region, error) {
 	}
 	r := &region{
 		base: addrOfSlice(mem), span: 1, class: c, kind: kind, pub: mem[:cap(mem):cap(mem)],
-		pinned: pinned, m: m, mem: mem, mapped: charged, size: size, partialIdx: -1, pool: p,
+		pinned: pinned, m: m, mem: mem, mapped: charged, size: size, partialIdx: -1, owner: p.owner, fast: notFast,
 	}
 	if c >= 0 && p.cachesPuts() {
-		r.fast = p
+		r.fast = p.owner
 	}
 	r.states = addrOfState(&r.state)
 	r.state = st // before the region is the pool's: nothing else reads it before
@@ -281,7 +291,7 @@ func (p *BufferPool) register(r *region) error {
 		}
 		return fmt.Errorf("zeropool: mapping at %#x is beyond the address space the pool indexes", lo)
 	}
-	p.regions[r] = struct{}{}
+	p.book.regions[r] = struct{}{}
 	p.maps.Add(1)
 	if r.pinned {
 		p.pinnedBytes.Add(int64(cap(r.mem)))
@@ -296,7 +306,7 @@ func (p *BufferPool) unmap(r *region) int64 {
 	p.growMu.Lock()
 	lo := r.memStart()
 	setPages(lo, lo+addr(cap(r.mem)), nil)
-	delete(p.regions, r)
+	delete(p.book.regions, r)
 	p.unmaps.Add(1)
 	if r.pinned {
 		p.pinnedBytes.Add(-int64(cap(r.mem)))
@@ -324,30 +334,30 @@ func (p *BufferPool) freeMapping(r *region, announce bool) {
 	if err := r.m.Unmap(); err != nil {
 		p.unmapFailures.Add(1)
 		p.growMu.Lock()
-		p.stuck = append(p.stuck, r.m)
+		p.book.stuck = append(p.book.stuck, r.m)
 		p.growMu.Unlock()
 		return
 	}
-	p.mapped.Add(-r.mapped)
+	p.addMapped(-r.mapped)
 }
 
 // retryStuck tries again to unmap the mappings the kernel refused before, and returns the
 // bytes it unmapped.
 func (p *BufferPool) retryStuck() int64 {
 	p.growMu.Lock()
-	stuck := p.stuck
-	p.stuck = nil
+	stuck := p.book.stuck
+	p.book.stuck = nil
 	p.growMu.Unlock()
 	var n int64
 	for _, m := range stuck {
 		size := int64(m.Info().Mapped)
 		if err := m.Unmap(); err != nil {
 			p.growMu.Lock()
-			p.stuck = append(p.stuck, m)
+			p.book.stuck = append(p.book.stuck, m)
 			p.growMu.Unlock()
 			continue
 		}
-		p.mapped.Add(-size)
+		p.addMapped(-size)
 		n += size
 	}
 	return n

@@ -31,8 +31,8 @@ func (r *region) public() Region {
 func (p *BufferPool) Regions() []Region {
 	p.ensure()
 	p.growMu.Lock()
-	out := make([]Region, 0, len(p.regions))
-	for r := range p.regions {
+	out := make([]Region, 0, len(p.book.regions))
+	for r := range p.book.regions {
 		out = append(out, r.public())
 	}
 	p.growMu.Unlock()
@@ -61,7 +61,7 @@ func (p *BufferPool) RegionOf(b []byte) (Region, int, error) {
 	p.growMu.Lock()
 	defer p.growMu.Unlock()
 	r := lookup(a)
-	if r == nil || r.pool != p {
+	if r == nil || r.owner != p.owner {
 		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, a)
 	}
 	lo := addrOfSlice(r.pub)
@@ -91,7 +91,7 @@ func (p *BufferPool) Owner(b []byte) ([]byte, error) {
 // bufferAt finds the buffer that is out and holds addr: its first byte and its capacity.
 func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
 	r := lookup(a)
-	if r == nil || r.pool != p || a < r.base {
+	if r == nil || r.owner != p.owner || a < r.base {
 		return 0, 0, false
 	}
 	off := uintptr(a - r.base)
@@ -111,7 +111,7 @@ func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
 		start = r.base
 	}
 	st, ok := r.slot(start)
-	if !ok || *st != stateOut {
+	if !ok || !isOut(*st) {
 		return 0, 0, false
 	}
 	return start, r.size, true

@@ -36,11 +36,11 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 	}
 	a := addrOfSlice(b)
 	r := lookup(a)
-	if r == nil || r.pool != p || cap(b) == 0 {
+	if r == nil || r.owner != p.owner || cap(b) == 0 {
 		return fmt.Errorf("%w: %s(%#x)", ErrNotOwned, what, a)
 	}
 	st, ok := r.slot(a)
-	if !ok || *st != stateOut {
+	if !ok || !isOut(*st) {
 		return fmt.Errorf("%w: %s(%#x): not a buffer that is out", ErrNotOwned, what, a)
 	}
 	if !p.cfg.Secure {
@@ -110,7 +110,7 @@ func (p *BufferPool) Purge() int {
 		p.debugMu.Lock() // no Debug Get or Put changes a buffer's access meanwhile
 		defer p.debugMu.Unlock()
 	}
-	for r := range p.regions {
+	for r := range p.book.regions {
 		n += r.purge(p)
 	}
 	return n
@@ -138,7 +138,7 @@ func (r *region) purge(p *BufferPool) int {
 	n := 0
 	for i := 0; i < r.nslots; i++ {
 		switch *r.stateAt(i) {
-		case stateOut:
+		case stateOut, stateTracked:
 		case stateIdle:
 			if p.cfg.Debug {
 				n++

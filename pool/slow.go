@@ -31,6 +31,11 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 		return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 	}
 	b := e.addr.buffer(size, sc.size)
+	out := uint8(stateOut)
+	if p.sampleSlow(c) {
+		out = stateTracked
+		p.tracks.record(e.addr, sc.size, 3) // getSlow, get, Get: the caller of Get next
+	}
 	if p.cfg.Debug {
 		// Accessible first, then out: Purge wipes only buffers that are out, and must find
 		// them accessible.
@@ -38,18 +43,21 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 		p.debugMu.Lock()
 		err := r.m.Protect(b, offheap.ProtReadWrite)
 		if err == nil {
-			*e.state.state() = stateOut
+			*e.state.state() = out
 			r.debugOut = true
 		}
 		p.debugMu.Unlock()
 		if err != nil {
 			*e.state.state() = stateIdle
+			if out == stateTracked {
+				p.tracks.forget(e.addr)
+			}
 			p.countPutUnpinned(c)
 			p.release(e, lookup(e.addr))
 			return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 		}
 	} else {
-		*e.state.state() = stateOut
+		*e.state.state() = out
 	}
 	if zero && !fresh {
 		clear(b)
@@ -169,9 +177,11 @@ func (p *BufferPool) makeMagazines(c int) {
 		}
 	case ok:
 		pc.loaded, pc.prev, pc.state = a, b, pcReady
+		pc.track = p.tracks.next()
 		unpin(l)
 	default:
 		pc.state = pcOff
+		pc.track = p.tracks.next()
 		unpin(l)
 	}
 }
@@ -208,10 +218,17 @@ func (p *BufferPool) getOther(size int) ([]byte, error) {
 	case p.closed.Load():
 		return nil, ErrClosed
 	}
-	r, err := p.newMapping(size, -1, stateOut)
+	out := uint8(stateOut)
+	if p.sampleSlow(-1) {
+		out = stateTracked
+	}
+	r, err := p.newMapping(size, -1, out)
 	if err != nil {
 		raiseHookPanic(err)
 		return nil, opError(fmt.Sprintf("Get(%d)", size), err)
+	}
+	if out == stateTracked {
+		p.tracks.record(r.base, r.size, 4) // getOther, getSlow, get, Get: the caller of Get next
 	}
 	p.oversizeGets.Add(1)
 	p.oversizeOut.Add(int64(r.size))
@@ -232,7 +249,7 @@ func (p *BufferPool) putSlow(a addr) error {
 	}
 	defer p.raiseUnmapPanic()
 	r := lookup(a)
-	if r == nil || r.pool != p {
+	if r == nil || r.owner != p.owner {
 		return p.putUnknown(a)
 	}
 	st, ok := r.slot(a)
@@ -255,20 +272,27 @@ func (p *BufferPool) putSlow(a addr) error {
 		if testHookDebugPut != nil {
 			testHookDebugPut() // a test widens the window between the check and the change
 		}
-		if s == stateOut {
+		if isOut(s) {
 			p.seal(e, r)
 			*st = stateIdle
 			r.debugOut = false
 		}
 		p.debugMu.Unlock()
-		if s != stateOut {
+		if !isOut(s) {
 			return p.refuseState(s)
 		}
+		if s == stateTracked {
+			p.tracks.forget(a)
+		}
 	} else {
-		if s := *st; s != stateOut {
+		s := *st
+		if !isOut(s) {
 			return p.refuseState(s)
 		}
 		*st = stateIdle
+		if s == stateTracked {
+			p.tracks.forget(a)
+		}
 		if p.cfg.Secure {
 			p.meltForPut(r)
 			if err := p.checkAndSeal(e, r); err != nil {

@@ -40,7 +40,13 @@ type Stats struct {
 	// HookPanics counts panics of Config.OnMap and Config.OnUnmap. Each reached the caller
 	// of the method that ran the hook, after the pool had put itself in order (see OnMap).
 	HookPanics uint64
-	Classes    []ClassStats
+	// LeakedBuffers counts pool.Buffers that became unreachable without Release: their
+	// storage stays out of the pool for good (see Leak).
+	LeakedBuffers uint64
+	// TrackedBuffers is how many buffers out now were tracked (Config.TrackRate; Tracked
+	// lists them).
+	TrackedBuffers int64
+	Classes        []ClassStats
 }
 
 // ClassStats are the counters of one size class, in Stats.Classes; classes never used are
@@ -108,6 +114,8 @@ func (p *BufferPool) Stats() Stats {
 		UnmapFailures:   p.unmapFailures.Load(),
 		UnreleasedBytes: p.unreleased.Load(),
 		HookPanics:      p.hookPanics.Load(),
+		LeakedBuffers:   p.leakedBuffers.Load(),
+		TrackedBuffers:  int64(p.tracks.count()),
 	}
 	for c := range p.classes {
 		cs := p.classStats(c)

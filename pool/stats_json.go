@@ -41,6 +41,8 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 		UnmapFailures:  s.UnmapFailures,
 		Unreleased:     s.UnreleasedBytes,
 		HookPanics:     s.HookPanics,
+		LeakedBuffers:  s.LeakedBuffers,
+		TrackedBuffers: s.TrackedBuffers,
 		Classes:        classes,
 	})
 }
@@ -72,6 +74,8 @@ type statsJSON struct {
 	UnmapFailures  uint64      `json:"unmap_failures"`
 	Unreleased     int64       `json:"unreleased_bytes"`
 	HookPanics     uint64      `json:"hook_panics"`
+	LeakedBuffers  uint64      `json:"leaked_buffers"`
+	TrackedBuffers int64       `json:"tracked_buffers"`
 	Classes        []classJSON `json:"classes"`
 }
 

@@ -26,6 +26,7 @@ func main() {
 	n := flag.Int("n", 1000, "buffers held at once (burst)")
 	rounds := flag.Int("rounds", 1000, "rounds")
 	procs := flag.Int("procs", 8, "GOMAXPROCS after New (procs)")
+	track := flag.Int("track", 0, "Config.TrackRate of the pool (zeropool)")
 	flag.Parse()
 	runtime.GOMAXPROCS(1)
 	if *work == "procs" {
@@ -34,7 +35,11 @@ func main() {
 	}
 	switch *impl {
 	case "zeropool":
-		p := pool.New()
+		p, err := pool.NewWithConfig(pool.Config{TrackRate: *track})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "icount:", err)
+			os.Exit(2)
+		}
 		if *work == "procs" {
 			runtime.GOMAXPROCS(*procs)
 		}

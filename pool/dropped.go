@@ -1,0 +1,151 @@
+package pool
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"weak"
+
+	"github.com/zeropool-go/zeropool/offheap"
+)
+
+// A pool is reachable from its users only. What the process keeps of it (the page map
+// refers to every region, and each region names its pool) refers to the pool's owner, a
+// small object of its own, never to the *BufferPool: so a pool that its users drop without
+// Close can be collected, and a cleanup (runtime.AddCleanup) gives its idle memory back. The
+// cleanup's argument, a dropped, reaches the pool's regions and hooks but not the pool.
+
+// owner stands for one pool in its regions.
+type owner struct{ id uint64 }
+
+// notFast is the fast field of regions whose Puts need work (Secure, Debug, oversize): no
+// pool's owner, so the Put fast path, which compares fast to its pool's owner, passes them by.
+var notFast = &owner{}
+
+// book is the set of a pool's regions, and the mappings the kernel refused to unmap; the pool
+// guards it with growMu. A dropped pool's cleanup finds it through the dropped.
+type book struct {
+	regions map[*region]struct{}
+	stuck   []*offheap.Mapping // mappings the kernel refused to unmap; tried again by Trim and Close
+}
+
+// dropped is what the cleanup of a dropped pool needs; nothing in it refers to the pool.
+type dropped struct {
+	owner   *owner
+	book    *book
+	tracks  *tracker
+	onUnmap func(Region)
+	onLeak  func(Leak)
+	closed  atomic.Bool // Close ran: the pool was not forgotten, though buffers may be out
+}
+
+// process holds the figures of every pool of the process, live and dropped.
+var process struct {
+	pools                   atomic.Uint64 // owners handed out (the last owner id)
+	mapped                  atomic.Int64  // bytes mapped by every pool, live or dropped
+	droppedPools            atomic.Uint64
+	droppedOut, droppedOutB atomic.Int64  // buffers (and their bytes) still out of dropped pools
+	leakedBuffers           atomic.Uint64 // Buffers collected without Release
+	hookPanics              atomic.Uint64 // OnUnmap panics in cleanups, which have no caller to reach
+
+	mu   sync.Mutex
+	live map[*owner]weak.Pointer[BufferPool] // the pools set up and not yet dropped
+}
+
+// watchDrop registers p's cleanup and enters p in the process's list of live pools.
+func (p *BufferPool) watchDrop() {
+	d := &dropped{owner: p.owner, book: p.book, tracks: p.tracks, onUnmap: p.cfg.OnUnmap, onLeak: p.cfg.OnLeak}
+	p.drop = d
+	runtime.AddCleanup(p, dropPool, d)
+	process.mu.Lock()
+	if process.live == nil {
+		process.live = make(map[*owner]weak.Pointer[BufferPool])
+	}
+	process.live[p.owner] = weak.Make(p)
+	process.mu.Unlock()
+}
+
+// addMapped changes the bytes the pool maps, and the process's total with them.
+func (p *BufferPool) addMapped(n int64) {
+	p.mapped.Add(n)
+	process.mapped.Add(n)
+}
+
+// dropPool is the cleanup of a pool nobody refers to any more: no method of it can run
+// again, so its regions are still. Every region with no buffer out is announced gone
+// (OnUnmap) and unmapped; a region with a buffer out stays mapped, so that the buffer stays
+// valid, and is counted in ProcessStats as out of a dropped pool, and reported as a leak:
+// nothing can put it back.
+func dropPool(d *dropped) {
+	process.mu.Lock()
+	delete(process.live, d.owner)
+	process.mu.Unlock()
+	process.droppedPools.Add(1)
+	var out, outBytes int64
+	for r := range d.book.regions {
+		if n := r.buffersOut(); n > 0 {
+			out += int64(n)
+			outBytes += int64(n) * int64(r.size)
+			continue
+		}
+		delete(d.book.regions, r)
+		lo := r.memStart()
+		setPages(lo, lo+addr(cap(r.mem)), nil)
+		if d.onUnmap != nil {
+			announceDropped(d.onUnmap, r)
+		}
+		if err := r.m.Unmap(); err != nil {
+			d.book.stuck = append(d.book.stuck, r.m)
+			continue
+		}
+		process.mapped.Add(-r.mapped)
+	}
+	stuck := d.book.stuck
+	d.book.stuck = nil
+	for _, m := range stuck {
+		size := int64(m.Info().Mapped)
+		if err := m.Unmap(); err != nil {
+			d.book.stuck = append(d.book.stuck, m) // kept, counted in MappedBytes; nothing retries them
+			continue
+		}
+		process.mapped.Add(-size)
+	}
+	if out > 0 {
+		process.droppedOut.Add(out)
+		process.droppedOutB.Add(outBytes)
+		what := LeakPoolDropped
+		if d.closed.Load() {
+			what = LeakPoolClosedDropped
+		}
+		report(d.onLeak, Leak{What: what, Buffers: out, Bytes: outBytes, Holders: d.tracks.holders(3)})
+	}
+}
+
+// announceDropped runs OnUnmap for a region of a dropped pool. A panic has no caller to go
+// to: it is counted in ProcessStats.HookPanics and the region is unmapped all the same.
+func announceDropped(onUnmap func(Region), r *region) {
+	defer func() {
+		if recover() != nil {
+			process.hookPanics.Add(1)
+		}
+	}()
+	onUnmap(r.public())
+}
+
+// buffersOut counts r's buffers that are out. It reads every state byte: call it only where
+// no Get or Put of r's pool can run (its cleanup).
+func (r *region) buffersOut() int {
+	if r.kind != kindSlab {
+		if isOut(r.state) {
+			return 1
+		}
+		return 0
+	}
+	n := 0
+	for i := 0; i < r.nslots; i++ {
+		if isOut(*r.stateAt(i)) {
+			n++
+		}
+	}
+	return n
+}
