@@ -77,6 +77,10 @@ var metrics = []metric{
 	gauge("unreleased_bytes", "Bytes the last Trim could not give back: free slots of pinned slabs the kernel refused to unlock or discard.",
 		func(s *pool.Stats) int64 { return s.UnreleasedBytes }),
 	counter("hook_panics", "Panics of the pool's OnMap and OnUnmap hooks.", func(s *pool.Stats) uint64 { return s.HookPanics }),
+	counter("leaked_buffers", "pool.Buffers collected without Release: their storage stays out for good.",
+		func(s *pool.Stats) uint64 { return s.LeakedBuffers }),
+	gauge("tracked_buffers", "Buffers out now whose Get was tracked (Config.TrackRate; see the zeropool.inuse profile).",
+		func(s *pool.Stats) int64 { return s.TrackedBuffers }),
 }
 
 // rejected is the one family with a second label: why a Put was refused. Its sum over the

@@ -229,7 +229,7 @@ func TestEveryStatsFieldHasASeries(t *testing.T) {
 			name, typ = "zeropool_"+snake(f.Name)+"_total", dto.MetricType_COUNTER
 		case reflect.Int64:
 			name, typ = "zeropool_"+snake(f.Name), dto.MetricType_GAUGE
-			if !strings.HasSuffix(name, "_bytes") {
+			if !strings.HasSuffix(name, "_bytes") && !strings.HasSuffix(name, "_buffers") {
 				name += "_buffers"
 			}
 		case reflect.Slice:
