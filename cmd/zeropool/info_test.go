@@ -49,7 +49,7 @@ func TestInfoShowsTheDefaultTable(t *testing.T) {
 	assert.Contains(t, got["MaxBufferSize"], "1 GiB")
 	assert.Contains(t, got["MaxIdleBytes"], "1.25 GiB", "the default MaxIdleBytes, not rounded to 1.2 GiB")
 	for _, r := range rows {
-		assert.NotContains(t, r[1], "Rust", "%s: the Rust crate's names are in docs/design.md, not in info", r[0])
+		assert.NotContains(t, r[1], "Rust", "%s: the Rust crate's names are in docs/configuration.md, not in info", r[0])
 	}
 }
 
