@@ -17,7 +17,7 @@ import (
 	"github.com/zeropool-go/zeropool/pool"
 )
 
-// registeredPool is the README's, word for word (TestReadmeSampleIsThisOne checks).
+// registeredPool is docs/io_uring.md's, word for word (TestReadmeSampleIsThisOne checks).
 
 // registeredPool returns a pool whose every region is registered with the io_uring instance
 // ringFD, mapping at most budget bytes, and the table that gives each buffer's buf_index.
@@ -41,7 +41,7 @@ func registeredPool(ringFD int, budget int64) (*pool.BufferPool, *iouring.Table,
 	return p, t, nil
 }
 
-// The README's function, run against a real ring: buffers move data through READ_FIXED,
+// docs/io_uring.md's function, run against a real ring: buffers move data through READ_FIXED,
 // the budget holds (a Get beyond it fails with pool.ErrExhausted, before the kernel is
 // asked), and the kernel's pinned count stays within it.
 func TestReadmeSample(t *testing.T) {
@@ -86,18 +86,19 @@ func TestReadmeSample(t *testing.T) {
 	assert.Equal(t, pin0, vmPinBytes(t))
 }
 
-// The README shows registeredPool exactly as this file has it.
+// docs/io_uring.md (the README's page on handing memory to the kernel) shows registeredPool
+// exactly as this file has it.
 func TestReadmeSampleIsThisOne(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "io_uring.md"))
 	require.NoError(t, err)
 	self, err := os.ReadFile("readme_linux_test.go")
 	require.NoError(t, err)
 	fn := regexp.MustCompile(`(?ms)^// registeredPool returns.*?^}\n`)
 	want := fn.Find(self)
 	require.NotNil(t, want)
-	section := regexp.MustCompile(`(?ms)^## Handing memory to the kernel\n.*?(^## |\z)`).Find(readme)
-	require.NotNil(t, section, "README.md has the section")
-	assert.Contains(t, string(section), string(want), "the README's registeredPool is the tested one")
+	section := regexp.MustCompile(`(?ms)^## io_uring fixed buffers\n.*?(^## |\z)`).Find(doc)
+	require.NotNil(t, section, "docs/io_uring.md has the section")
+	assert.Contains(t, string(section), string(want), "docs/io_uring.md's registeredPool is the tested one")
 }
 
 func vmPinBytes(t *testing.T) int64 {

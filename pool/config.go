@@ -14,8 +14,7 @@ import (
 type Config struct {
 	// MinBufferSize: the shared depot keeps no buffer whose size class is smaller than this;
 	// the per-P caches keep every size, as the Rust crate's thread-local caches do, and what
-	// they cannot hold goes back to its slab. The default, 0, keeps every size. (Rust:
-	// min_buffer_size.)
+	// they cannot hold goes back to its slab. The default, 0, keeps every size.
 	MinBufferSize int
 	// MaxBufferSize is the largest pooled size class, rounded up to a power of two. Larger
 	// requests get a mapping of their own that Put unmaps. Default 1 GiB. It may not be
@@ -24,15 +23,14 @@ type Config struct {
 	// LocalCacheSize is the capacity of a P's magazines: each P keeps, per size class, a
 	// loaded and a previous magazine of up to LocalCacheSize buffers, lock-free, and trades
 	// whole magazines with the shared depot. Classes too big for the P caches' share of
-	// MaxIdleBytes get smaller magazines, or none. (Rust: tls_cache_size.)
+	// MaxIdleBytes get smaller magazines, or none.
 	LocalCacheSize int
 	// NumShards is the number of shards of each size class's depot, rounded up to a power of
 	// two; a P uses shard P mod NumShards first and takes from the others when it is empty.
-	// (Rust: num_shards.)
 	NumShards int
 	// MaxBuffersPerShard bounds the buffers a depot shard holds one by one, for the classes
 	// too big for the P caches' magazines; whole magazines are bounded by MaxIdleBytes only,
-	// so that a burst of any size finds its buffers again. (Rust: max_buffers_per_shard.)
+	// so that a burst of any size finds its buffers again.
 	MaxBuffersPerShard int
 	// MaxIdleBytes bounds the bytes held idle: the per-P caches' magazines (which may take a
 	// fifth of it, counted at their full capacity from a P's first use of a class), the
@@ -44,7 +42,6 @@ type Config struct {
 	MaxIdleBytes int64
 	// Pinned locks every slab and mapping into RAM (mlock2 with MLOCK_ONFAULT), best effort:
 	// where the kernel refuses, the pool works unpinned and counts Stats.PinFailures.
-	// (Rust: pinned_memory.)
 	Pinned bool
 	// Secure is for secrets. Every buffer is wiped on Put before anyone else can get it; every
 	// mapping is left out of core dumps (MADV_DONTDUMP), reads as zeros in a forked child

@@ -9,6 +9,7 @@ import (
 )
 
 // The quick start of the README: one pool for the process, Get a buffer, use it, Put it back.
+// The README shows this body word for word (TestReadmeExampleIsThePoolExample in cmd/zeropool).
 func Example() {
 	p := pool.New()
 	defer p.Close()
@@ -26,14 +27,14 @@ func Example() {
 	// idle buffers: 1
 }
 
-// A pool configured like the Rust crate's builder example. Zero fields keep their defaults.
+// A configured pool. Zero fields keep their defaults.
 func ExampleNewWithConfig() {
 	p, err := pool.NewWithConfig(pool.Config{
-		MinBufferSize:      512 << 10, // keep buffers >= 512 KiB (min_buffer_size)
-		LocalCacheSize:     8,         // 8 buffers per P per size class (tls_cache_size)
-		MaxBuffersPerShard: 32,        // up to 32 buffers per shard (max_buffers_per_shard)
-		NumShards:          16,        // override the CPU-based default (num_shards)
-		Pinned:             true,      // mlock, best effort (pinned_memory)
+		MinBufferSize:      512 << 10, // the shared depot keeps buffers >= 512 KiB
+		LocalCacheSize:     8,         // 8 buffers per P per size class
+		MaxBuffersPerShard: 32,        // up to 32 buffers per shard
+		NumShards:          16,        // override the CPU-based default
+		Pinned:             true,      // mlock, best effort
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -120,7 +120,7 @@ func formatNs(r testing.BenchmarkResult) string {
 	return formatDuration(time.Duration(r.T.Nanoseconds() / int64(r.N)))
 }
 
-// workloads lists the headline workloads in the order of the README's performance table.
+// workloads lists the headline workloads in the order of the table in docs/performance.md.
 // Each loop is defined once, in internal/workloads, for this command and bench/.
 func workloads() []workload {
 	return slices.Concat(hotPathWorkloads(), parallelWorkloads(), zipfWorkloads(), burstWorkloads(),

@@ -52,7 +52,7 @@ func gatherInfo() []section {
 	m.add("kernel", "%s", orErr(kernel()))
 	m.add("cpus", "%d", cpus)
 	m.add("GOMAXPROCS", "%d", runtime.GOMAXPROCS(0))
-	m.add("page size", "%s (%d bytes)", pool.FormatBytes(int64(offheap.PageSize())), offheap.PageSize())
+	m.add("page size", "%s (%d bytes)", formatBytes(int64(offheap.PageSize())), offheap.PageSize())
 	if mode, err := sysfsChoice(thpPath); err != nil {
 		m.add("THP", "unknown: %v", err)
 	} else {
@@ -125,26 +125,25 @@ func howToGet(backend string) string {
 	return "always compiled in"
 }
 
-// configRows lists every Config field with its value and, where the Rust crate has one, the
-// builder method it corresponds to. Fields without a row of their own here are listed too,
-// with their plain value, so that the report stays complete as Config grows.
+// configRows lists every Config field with its value. Fields without a row of their own here
+// are listed too, with their plain value, so that the report stays complete as Config grows.
 func configRows(c pool.Config) [][2]string {
 	backend := c.Backend
 	if backend == "" {
 		backend = fmt.Sprintf(`"" (%s, else the first compiled in: now %s)`, offheap.EnvBackend, offheap.DefaultBackend())
 	}
-	minSize := pool.FormatBytes(int64(c.MinBufferSize))
+	minSize := formatBytes(int64(c.MinBufferSize))
 	if c.MinBufferSize == 0 {
 		minSize = "0 (every size is kept)"
 	}
 	rows := [][2]string{
-		{"MinBufferSize", minSize + "   [Rust: min_buffer_size]"},
-		{"MaxBufferSize", pool.FormatBytes(int64(c.MaxBufferSize)) + " (larger buffers get a mapping of their own, unmapped on Put)"},
-		{"LocalCacheSize", fmt.Sprintf("%d buffers per P per size class   [Rust: tls_cache_size]", c.LocalCacheSize)},
-		{"NumShards", fmt.Sprintf("%d   [Rust: num_shards]", c.NumShards)},
-		{"MaxBuffersPerShard", fmt.Sprintf("%d per size class   [Rust: max_buffers_per_shard]", c.MaxBuffersPerShard)},
-		{"MaxIdleBytes", pool.FormatBytes(c.MaxIdleBytes) + " (bound on idle memory; Put beyond it unmaps)"},
-		{"Pinned", fmt.Sprintf("%t   [Rust: pinned_memory]", c.Pinned)},
+		{"MinBufferSize", minSize},
+		{"MaxBufferSize", formatBytes(int64(c.MaxBufferSize)) + " (larger buffers get a mapping of their own, unmapped on Put)"},
+		{"LocalCacheSize", fmt.Sprintf("%d buffers per P per size class", c.LocalCacheSize)},
+		{"NumShards", fmt.Sprintf("%d depot shards per size class", c.NumShards)},
+		{"MaxBuffersPerShard", fmt.Sprintf("%d per size class", c.MaxBuffersPerShard)},
+		{"MaxIdleBytes", formatBytes(c.MaxIdleBytes) + " (bound on idle memory; Put beyond it unmaps)"},
+		{"Pinned", fmt.Sprint(c.Pinned)},
 		{"RequirePinned", fmt.Sprintf("%t (a failed pin is an error from TryGet, not a count in Stats)", c.RequirePinned)},
 		{"Secure", fmt.Sprintf("%t (secrets: wiped on Put, no core dump, zeros after fork, guard pages, pinned)", c.Secure)},
 		{"Debug", fmt.Sprintf("%t (idle buffers inaccessible: a use after Put faults; for tests)", c.Debug)},
@@ -206,7 +205,7 @@ func pinVerdict(p pinProbe, capIPCLock bool, soft uint64, softKnown bool) string
 		return fmt.Sprintf("yes (a test mapping of %d pages was locked; RLIMIT_MEMLOCK is unlimited)", p.pages)
 	case softKnown:
 		return fmt.Sprintf("yes, up to %s locked per process (RLIMIT_MEMLOCK); beyond it mappings stay unpinned and count as Stats.PinFailures",
-			pool.FormatBytes(int64(soft)))
+			formatBytes(int64(soft)))
 	}
 	return fmt.Sprintf("yes (a test mapping of %d pages was locked)", p.pages)
 }

@@ -46,8 +46,11 @@ func TestInfoShowsTheDefaultTable(t *testing.T) {
 	assert.Contains(t, got["LocalCacheSize"], "6 ")
 	assert.Contains(t, got["NumShards"], "8 ")
 	assert.Contains(t, got["MaxBuffersPerShard"], "16 ")
-	assert.Contains(t, got["LocalCacheSize"], "tls_cache_size")
 	assert.Contains(t, got["MaxBufferSize"], "1 GiB")
+	assert.Contains(t, got["MaxIdleBytes"], "1.25 GiB", "the default MaxIdleBytes, not rounded to 1.2 GiB")
+	for _, r := range rows {
+		assert.NotContains(t, r[1], "Rust", "%s: the Rust crate's names are in docs/configuration.md, not in info", r[0])
+	}
 }
 
 func TestBracketed(t *testing.T) {

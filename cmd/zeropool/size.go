@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
-
-	"github.com/zeropool-go/zeropool/pool"
 )
 
 // units maps a size suffix, lower-cased, to its multiplier. Binary units are the norm for
@@ -80,7 +79,43 @@ func (f *sizeFlag) Set(s string) error {
 	return nil
 }
 
-// compactBytes renders n the way parseSize reads it back: 512MiB rather than 512 MiB.
+// binaryUnits are the units formatBytes and compactBytes write, largest first.
+var binaryUnits = []struct {
+	name string
+	size int64
+}{{"EiB", 1 << 60}, {"PiB", 1 << 50}, {"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+
+// formatBytes renders n bytes with the largest binary unit it reaches and at most two
+// decimals, trailing zeros dropped: 512 MiB, 1.5 GiB, 1.25 GiB (the default MaxIdleBytes,
+// which pool.FormatBytes's one decimal shows as 1.2 GiB). Values that are no whole number of
+// hundredths of their unit are rounded.
+func formatBytes(n int64) string {
+	abs := n
+	if abs < 0 {
+		abs = -abs
+	}
+	for _, u := range binaryUnits {
+		if abs >= u.size {
+			s := strconv.FormatFloat(float64(n)/float64(u.size), 'f', 2, 64)
+			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+			return s + " " + u.name
+		}
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// compactBytes renders n the way parseSize reads it back exactly: 512MiB rather than
+// 512 MiB, 1.25GiB, and a plain count of bytes (1073741825B) where formatBytes would round.
+// A power-of-two unit gives n exactly in two decimals when n is a whole number of quarters of
+// it (100n/unit is whole only then: 100 = 4 × 25 and the unit is a power of two).
 func compactBytes(n int) string {
-	return strings.ReplaceAll(pool.FormatBytes(int64(n)), " ", "")
+	for _, u := range binaryUnits {
+		if int64(n) >= u.size {
+			if int64(n)%(u.size/4) == 0 {
+				return strings.ReplaceAll(formatBytes(int64(n)), " ", "")
+			}
+			break
+		}
+	}
+	return fmt.Sprintf("%dB", n)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/zeropool-go/zeropool/pool"
 )
 
 func TestParseSize(t *testing.T) {
@@ -64,4 +66,40 @@ func TestSizeFlagRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, f.n, back)
 	assert.Error(t, fs.Parse([]string{"-size", "lots"}))
+}
+
+// The default MaxIdleBytes is 1.25 GiB: info must print it as that, not rounded to one decimal.
+func TestFormatBytesExact(t *testing.T) {
+	cases := []struct {
+		n    int64
+		want string
+	}{
+		{0, "0 B"},
+		{1023, "1023 B"},
+		{1024, "1 KiB"},
+		{1536, "1.5 KiB"},
+		{512 << 20, "512 MiB"},
+		{1 << 30, "1 GiB"},
+		{pool.DefaultMaxIdleBytes, "1.25 GiB"},
+		{3 << 29, "1.5 GiB"},
+		{1<<30 + 1<<30/3, "1.33 GiB"}, // not a whole number of hundredths: rounded
+		{64 << 40, "64 TiB"},
+		{-2048, "-2 KiB"},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, formatBytes(c.n), "%d bytes", c.n)
+	}
+}
+
+// compactBytes is what a size flag shows as its value: parseSize must read it back exactly.
+func TestCompactBytesRoundTrips(t *testing.T) {
+	for _, n := range []int{0, 1, 4096, 64 << 10, 512 << 20, pool.DefaultMaxIdleBytes, 3 << 29, 1<<30 + 1, 1<<30 + 1<<30/3} {
+		s := compactBytes(n)
+		assert.NotContains(t, s, " ")
+		back, err := parseSize(s)
+		require.NoError(t, err, s)
+		assert.Equal(t, n, back, s)
+	}
+	assert.Equal(t, "1.25GiB", compactBytes(pool.DefaultMaxIdleBytes))
+	assert.Equal(t, "512MiB", compactBytes(512<<20))
 }

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zeropool-go/zeropool/internal/procfs"
-	"github.com/zeropool-go/zeropool/pool"
 )
 
 // Where the facts come from.
@@ -82,7 +81,7 @@ func formatBytesU(n uint64) string {
 	if n > 1<<62 {
 		return fmt.Sprintf("%d B", n)
 	}
-	return pool.FormatBytes(int64(n))
+	return formatBytes(int64(n))
 }
 
 func maxMapCount() (int, error) {

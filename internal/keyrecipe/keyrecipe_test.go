@@ -191,7 +191,7 @@ func scanWithControl(t *testing.T, buf []byte, alsoOwn ...Range) []Hit {
 // round keys on the Go heap, GCM and CTR copy that schedule into their own state, and
 // dropping the ciphers does not erase any of it; the collector frees the memory and leaves
 // its contents until the memory is reused. How many copies remain depends on what the heap
-// does next, so the test only logs it (the README quotes it); what it asserts is that the
+// does next, so the test only logs it (docs/secrets.md quotes it); what it asserts is that the
 // scan could see them: the pool's own copies and a planted control value are found.
 func TestCopiesWithoutSecretDo(t *testing.T) {
 	buf := secretBuffer(t)
@@ -215,14 +215,15 @@ func TestRoundKey2(t *testing.T) {
 	assert.Equal(t, "1154a39baf25698e5f8b1aa5defc6720", hex.EncodeToString(swapped))
 }
 
-// The README shows recipe_test.go word for word (but for the package name).
+// docs/secrets.md (the README's page on secrets) shows recipe_test.go word for word (but for
+// the package name).
 func TestReadmeRecipeIsThisOne(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "secrets.md"))
 	require.NoError(t, err)
 	const start = "```go\n//go:build goexperiment.runtimesecret\n"
-	i := strings.Index(string(readme), start)
-	require.GreaterOrEqual(t, i, 0, "README.md has the recipe")
-	block, _, ok := strings.Cut(string(readme[i+len("```go\n"):]), "```\n")
+	i := strings.Index(string(doc), start)
+	require.GreaterOrEqual(t, i, 0, "docs/secrets.md has the recipe")
+	block, _, ok := strings.Cut(string(doc[i+len("```go\n"):]), "```\n")
 	require.True(t, ok)
 	mine, err := os.ReadFile("recipe_test.go")
 	require.NoError(t, err)

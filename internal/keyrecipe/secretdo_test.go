@@ -39,7 +39,7 @@ func TestNoCopyAfterSecretDo(t *testing.T) {
 	assert.Empty(t, found, "copies of the key outside the pool's buffer")
 }
 
-// The README's recipe (recipe_test.go, the README's block word for word) leaves no copy
+// The recipe of docs/secrets.md (recipe_test.go, its block word for word) leaves no copy
 // either: a key from NewKey, two messages sealed with Seal.
 func TestReadmeRecipeLeavesNoCopy(t *testing.T) {
 	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
@@ -70,6 +70,6 @@ func TestReadmeRecipeLeavesNoCopy(t *testing.T) {
 	collect()
 
 	found := scanWithControl(t, buf, RangeOf(key))
-	t.Logf("the README's recipe, after two collections: %d copies of the key or its round keys outside the pool: %s", len(found), describe(found))
+	t.Logf("the recipe of docs/secrets.md, after two collections: %d copies of the key or its round keys outside the pool: %s", len(found), describe(found))
 	assert.Empty(t, found, "copies of the key outside the pool's buffers")
 }
