@@ -14,6 +14,7 @@ const (
 	stateOut    = 2 // held by a caller
 	stateFree   = 3 // back on its slab's free list, or its pool closed
 	stateBroken = 4 // its canary was overwritten: never handed out again
+	stateShared = 5 // held by a caller, with references added by Retain (see retain.go)
 )
 
 type regionKind uint8

@@ -105,7 +105,7 @@ func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
 		start = r.base
 	}
 	st, ok := r.slot(start)
-	if !ok || *st != stateOut {
+	if !ok || !isOut(*st) {
 		return 0, 0, false
 	}
 	return start, r.size, true

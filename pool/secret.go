@@ -40,7 +40,7 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 		return fmt.Errorf("%w: %s(%#x)", ErrNotOwned, what, a)
 	}
 	st, ok := r.slot(a)
-	if !ok || *st != stateOut {
+	if !ok || !isOut(*st) {
 		return fmt.Errorf("%w: %s(%#x): not a buffer that is out", ErrNotOwned, what, a)
 	}
 	if !p.cfg.Secure {

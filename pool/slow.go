@@ -212,6 +212,9 @@ func (p *BufferPool) putSlow(a addr) error {
 	if !ok {
 		return p.refuse(ErrNotOwned)
 	}
+	if *st == stateShared && p.dropRef(a, st) {
+		return nil // one reference dropped; other holders keep the buffer
+	}
 	if p.cfg.Debug {
 		// A Debug pool makes the check and the change one step, so that of two concurrent
 		// Puts of one buffer the second is refused.
