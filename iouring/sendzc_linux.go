@@ -44,34 +44,61 @@ var ErrUnknownSend = errors.New("iouring: no zero-copy send held under that user
 type ZeroCopySends struct {
 	pool *pool.BufferPool
 	mu   sync.Mutex
-	held map[uint64][]byte
+	held map[uint64][][]byte // user_data -> the buffers its send holds
+	free [][][]byte          // emptied lists, for the next Holds
 }
 
 // NewZeroCopySends returns a ZeroCopySends for buffers of p.
 func NewZeroCopySends(p *pool.BufferPool) *ZeroCopySends {
-	return &ZeroCopySends{pool: p, held: make(map[uint64][]byte)}
+	return &ZeroCopySends{pool: p, held: make(map[uint64][][]byte)}
 }
 
-// Hold retains b (any slice of a buffer of the pool that is out, as pool.Retain takes) for
-// the send submitted under userData. Call it before submitting: once submitted, the
-// completion can arrive on another goroutine at once. Errors: the pool's refusal of Retain
-// (pool.ErrNotOwned, pool.ErrDoublePut, pool.ErrTooManyReferences), nothing held; an error
-// for a userData held already.
-func (z *ZeroCopySends) Hold(userData uint64, b []byte) error {
-	whole, err := z.pool.Owner(b)
-	if err != nil {
-		return fmt.Errorf("iouring: Hold(%d): %w", userData, err)
+// Hold retains the buffers of bufs (each any slice of a buffer of the pool that is out, as
+// pool.Retain takes: one, or one per iovec of a SENDMSG_ZC) for the send submitted under
+// userData. Call it before submitting: once submitted, the completion can arrive on another
+// goroutine at once. Errors, with nothing held: the pool's refusal of Retain
+// (pool.ErrNotOwned, pool.ErrDoublePut, pool.ErrTooManyReferences); an error for a userData
+// held already, or no buffer.
+func (z *ZeroCopySends) Hold(userData uint64, bufs ...[]byte) error {
+	if len(bufs) == 0 {
+		return fmt.Errorf("iouring: Hold(%d) of no buffer", userData)
 	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if _, dup := z.held[userData]; dup {
 		return fmt.Errorf("iouring: Hold(%d): a send under that user_data is held already", userData)
 	}
-	if err := z.pool.Retain(whole); err != nil {
-		return fmt.Errorf("iouring: Hold(%d): %w", userData, err)
+	wholes := z.spare(len(bufs))
+	for i, b := range bufs {
+		whole, err := z.pool.Owner(b)
+		if err == nil {
+			err = z.pool.Retain(whole)
+		}
+		if err != nil {
+			for j, w := range wholes {
+				_ = z.pool.Put(w) // retained just now: this Put only drops that reference
+				wholes[j] = nil
+			}
+			z.free = append(z.free, wholes[:0])
+			return fmt.Errorf("iouring: Hold(%d), buffer %d of %d: %w", userData, i+1, len(bufs), err)
+		}
+		wholes = append(wholes, whole)
 	}
-	z.held[userData] = whole
+	z.held[userData] = wholes
 	return nil
+}
+
+// spare returns an empty list with room for n buffers, reusing one Release gave back, so that
+// a steady stream of sends allocates nothing. The caller holds mu.
+func (z *ZeroCopySends) spare(n int) [][]byte {
+	for i := len(z.free) - 1; i >= 0; i-- {
+		if l := z.free[i]; cap(l) >= n {
+			z.free[i] = z.free[len(z.free)-1]
+			z.free = z.free[:len(z.free)-1]
+			return l
+		}
+	}
+	return make([][]byte, 0, max(n, 1))
 }
 
 // Complete handles one completion of the send held under userData, given its flags. At the
@@ -98,19 +125,27 @@ func (z *ZeroCopySends) Complete(userData uint64, cqeFlags uint32) (done bool, e
 // pipe is drained). ErrUnknownSend for a key not held.
 func (z *ZeroCopySends) Release(key uint64) error {
 	z.mu.Lock()
-	b, ok := z.held[key]
+	bufs, ok := z.held[key]
 	delete(z.held, key)
 	z.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrUnknownSend, key)
 	}
-	if err := z.pool.Put(b); err != nil {
-		return fmt.Errorf("iouring: releasing send %d: %w", key, err)
+	var errs []error
+	for i, b := range bufs {
+		if err := z.pool.Put(b); err != nil {
+			errs = append(errs, fmt.Errorf("iouring: releasing buffer %d of send %d: %w", i+1, key, err))
+		}
+		bufs[i] = nil // the list is kept for reuse: it must not keep the memory's address
 	}
-	return nil
+	z.mu.Lock()
+	z.free = append(z.free, bufs[:0])
+	z.mu.Unlock()
+	return errors.Join(errs...)
 }
 
-// Pending returns how many sends are held: submitted, the kernel not yet done.
+// Pending returns how many sends are held (one per Hold, whatever its number of buffers):
+// submitted, the kernel not yet done.
 func (z *ZeroCopySends) Pending() int {
 	z.mu.Lock()
 	defer z.mu.Unlock()

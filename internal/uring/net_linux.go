@@ -12,10 +12,12 @@ import (
 
 // Network opcodes (enum io_uring_op).
 const (
-	OpAsyncCancel uint8 = 14 // IORING_OP_ASYNC_CANCEL: Off (addr) names the UserData to cancel
+	OpSendMsg     uint8 = 9  // IORING_OP_SENDMSG: Addr is a *unix.Msghdr, Len 1
+	OpAsyncCancel uint8 = 14 // IORING_OP_ASYNC_CANCEL: Addr is the UserData to cancel
 	OpSend        uint8 = 26 // IORING_OP_SEND (Linux 5.6)
 	OpRecv        uint8 = 27 // IORING_OP_RECV (Linux 5.6)
 	OpSendZC      uint8 = 47 // IORING_OP_SEND_ZC (Linux 6.0): two completions, the second CQEFNotif
+	OpSendMsgZC   uint8 = 48 // IORING_OP_SENDMSG_ZC (Linux 6.1): SENDMSG's entry, SEND_ZC's completions
 )
 
 // SQE flags, ioprio flags and CQE flags (include/uapi/linux/io_uring.h).
@@ -94,6 +96,17 @@ func (r *Ring) Reap(out []CQE, min int, timeout time.Duration) ([]CQE, error) {
 			return out, fmt.Errorf("uring: io_uring_enter waiting: %w", err)
 		}
 	}
+}
+
+// SubmitAndReap is Submit and Reap(out, min, 0) in as few system calls as can be: one, when
+// the kernel takes every entry and min completions are ready by then.
+func (r *Ring) SubmitAndReap(out []CQE, min int, sqes ...SQE) ([]CQE, error) {
+	if len(sqes) > 0 {
+		if err := r.submit(sqes, uint32(max(min, 0))); err != nil {
+			return out, err
+		}
+	}
+	return r.Reap(out, min, 0)
 }
 
 // waitArgs is what io_uring_enter reads to wait with a timeout. The kernel finds the

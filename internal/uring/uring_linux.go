@@ -194,7 +194,11 @@ func (r *Ring) Entries() int { return int(r.sqN) }
 // Submit queues sqes and hands them to the kernel. At most Entries() entries may be in flight
 // (submitted, last completion not yet reaped by Wait or Reap: a completion flagged CQEFMore
 // says that more will follow for the same entry).
-func (r *Ring) Submit(sqes ...SQE) error {
+func (r *Ring) Submit(sqes ...SQE) error { return r.submit(sqes, 0) }
+
+// submit is Submit, waiting in the same system call for wait completions when wait > 0 (an
+// interrupted wait returns early: the caller reaps what is there and waits again).
+func (r *Ring) submit(sqes []SQE, wait uint32) error {
 	if len(sqes) == 0 {
 		return nil
 	}
@@ -231,8 +235,14 @@ func (r *Ring) Submit(sqes ...SQE) error {
 	// Release: the entries above are visible to the kernel before the new tail is.
 	atomic.StoreUint32(r.sqTail, tail+uint32(len(sqes)))
 	done := 0
+	var flags uint32
+	if wait > 0 {
+		flags = enterGetEvents
+	}
 	for done < len(sqes) {
-		n, err := r.enter(uint32(len(sqes)-done), 0, 0)
+		// The kernel reports what it submitted even when the wait that follows is
+		// interrupted, so a retry after EINTR (in enter) never submits an entry twice.
+		n, err := r.enter(uint32(len(sqes)-done), wait, flags)
 		if err != nil {
 			// Entries the kernel has not consumed are withdrawn, so that the ring stays usable.
 			if done == 0 && n == 0 {
