@@ -369,3 +369,46 @@ func bufRingMemlockChild(t *testing.T) {
 	childLine("uid=%d memlock=%d refused=%d received=%d buffers=%d",
 		unix.Getuid(), lim.Cur, refused, rc.got/total, buffers)
 }
+
+// Detach when the pool cannot supply a fresh buffer returns nil and changes nothing: the id
+// is still the application's, Recycle gives it back, and Err says why.
+func TestBufRingDetachWhenPoolExhausted(t *testing.T) {
+	r := newNetRing(t)
+	p := newNetPool(t, pool.Config{MaxMappedBytes: 2 << 20})
+	const size, count = 64 << 10, 16
+	br := newBufRing(t, r, 4, p, size, count)
+	var rest [][]byte // the rest of the pool's one slab: then nothing is left for a Detach
+	for {
+		b, err := p.TryGet(size)
+		if err != nil {
+			require.ErrorIs(t, err, pool.ErrExhausted)
+			break
+		}
+		rest = append(rest, b)
+	}
+	fd, conn := tcpPair(t, nil)
+	msg := make([]byte, 100)
+	fillStream(msg, 0)
+	_, err := conn.Write(msg)
+	require.NoError(t, err)
+	rc := &receiver{t: t, r: r, br: br, fd: fd}
+	armRecv(t, r, br, fd)
+	var id uint16
+	for rc.msgs == 0 {
+		for _, c := range rc.next(nil) {
+			id, _ = BufferID(c.Flags)
+		}
+	}
+	before := br.Buffer(id)
+	assert.Nil(t, br.Detach(id), "no fresh buffer for the kernel")
+	err = br.Err()
+	require.ErrorIs(t, err, pool.ErrExhausted)
+	assert.Equal(t, addr(before), addr(br.Buffer(id)), "the id names the same buffer")
+	br.Recycle(id)
+	rc.cancel()
+	require.NoError(t, br.Close())
+	for _, b := range rest {
+		require.NoError(t, p.Put(b))
+	}
+	assert.Zero(t, p.Stats().InUse)
+}
