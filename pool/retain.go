@@ -3,6 +3,7 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -28,9 +29,88 @@ var ErrTooManyReferences = errors.New("zeropool: too many references to one buff
 // retained has no entry, so the fast paths never look here.
 type refTable struct {
 	mu    sync.Mutex
-	extra map[addr]uint32
+	extra refCounts
 
 	retains, refPuts atomic.Uint64 // Stats.Retains and Stats.RefPuts
+}
+
+// refCounts maps buffer addresses to counts: an open-addressing table with linear probing
+// and backward-shift deletion, so that the Retain and last Put of one buffer after another
+// (a zero-copy send per message) insert and delete without allocating or rehashing, as a Go
+// map emptied and filled again does. Address 0 is never a buffer: it marks a free slot.
+type refCounts struct {
+	keys  []addr
+	vals  []uint32
+	n     int
+	shift uint8 // 64 - log2(len(keys))
+}
+
+// slot returns where a is, or the free slot where it would go.
+func (t *refCounts) slot(a addr) int {
+	mask := len(t.keys) - 1
+	i := int(uint64(a>>4) * 0x9E3779B97F4A7C15 >> (t.shift & 63))
+	for t.keys[i] != 0 && t.keys[i] != a {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+// get returns a's count and whether a has one.
+func (t *refCounts) get(a addr) (uint32, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
+	i := t.slot(a)
+	return t.vals[i], t.keys[i] == a
+}
+
+// set gives a the count v, growing the table to stay at most half full.
+func (t *refCounts) set(a addr, v uint32) {
+	if 2*(t.n+1) > len(t.keys) {
+		t.grow()
+	}
+	i := t.slot(a)
+	if t.keys[i] == 0 {
+		t.keys[i] = a
+		t.n++
+	}
+	t.vals[i] = v
+}
+
+// remove forgets a's count, moving later entries of its probe run back into the hole.
+func (t *refCounts) remove(a addr) {
+	if t.n == 0 {
+		return
+	}
+	i := t.slot(a)
+	if t.keys[i] != a {
+		return
+	}
+	mask := len(t.keys) - 1
+	for j := (i + 1) & mask; t.keys[j] != 0; j = (j + 1) & mask {
+		home := int(uint64(t.keys[j]>>4) * 0x9E3779B97F4A7C15 >> (t.shift & 63))
+		// The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			t.keys[i], t.vals[i] = t.keys[j], t.vals[j]
+			i = j
+		}
+	}
+	t.keys[i], t.vals[i] = 0, 0
+	t.n--
+}
+
+func (t *refCounts) len() int { return t.n }
+
+func (t *refCounts) grow() {
+	old, oldVals := t.keys, t.vals
+	size := max(16, 2*len(old))
+	t.keys, t.vals, t.n = make([]addr, size), make([]uint32, size), 0
+	t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
+	for i, k := range old {
+		if k != 0 {
+			t.set(k, oldVals[i])
+		}
+	}
 }
 
 // isOut reports whether a slot's state is one of a buffer that is out.
@@ -62,8 +142,9 @@ func isOut(state uint8) bool { return state == stateOut || state == stateShared 
 // retained buffer as on any buffer that is out.
 //
 // Retain takes a lock that every Put of a retained buffer takes too, and the first Retain of
-// a buffer adds an entry to a map on the Go heap (removed at its last Put); buffers never
-// retained cost nothing more.
+// a buffer adds an entry to a table on the Go heap (removed at its last Put; the table grows
+// with the buffers retained at once and allocates nothing after); buffers never retained
+// cost nothing more.
 func (p *BufferPool) Retain(b []byte) error {
 	mustPool(p)
 	a := addrOfSlice(b)
@@ -77,23 +158,22 @@ func (p *BufferPool) Retain(b []byte) error {
 	st, _ := lookup(start).slot(start)
 	rt := &p.refs
 	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	switch *st {
 	case stateOut:
-		if rt.extra == nil {
-			rt.extra = make(map[addr]uint32)
-		}
-		rt.extra[start] = 1
+		rt.extra.set(start, 1)
 		*st = stateShared
 	case stateShared:
-		n := rt.extra[start]
+		n, _ := rt.extra.get(start)
 		if n+2 > MaxReferences { // n+1 references now
+			rt.mu.Unlock()
 			return fmt.Errorf("%w: the buffer at %#x has %d references (MaxReferences)", ErrTooManyReferences, start, n+1)
 		}
-		rt.extra[start] = n + 1
+		rt.extra.set(start, n+1)
 	default: // put back between bufferAt and here: by another goroutine, which is a race
+		rt.mu.Unlock()
 		return fmt.Errorf("%w: Retain of the buffer at %#x, which is back in the pool", ErrDoublePut, start)
 	}
+	rt.mu.Unlock()
 	rt.retains.Add(1)
 	return nil
 }
@@ -116,16 +196,18 @@ func (p *BufferPool) refuseRetain(a addr) error {
 func (p *BufferPool) dropRef(a addr, st *uint8) bool {
 	rt := &p.refs
 	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	if *st != stateShared {
+		rt.mu.Unlock()
 		return false
 	}
-	if n := rt.extra[a]; n > 0 {
-		rt.extra[a] = n - 1
+	if n, _ := rt.extra.get(a); n > 0 {
+		rt.extra.set(a, n-1)
+		rt.mu.Unlock()
 		rt.refPuts.Add(1)
 		return true
 	}
-	delete(rt.extra, a)
+	rt.extra.remove(a)
 	*st = stateOut
+	rt.mu.Unlock()
 	return false
 }

@@ -117,7 +117,7 @@ func TestRetainKeepsBufferUntilLastPut(t *testing.T) {
 					assert.ErrorIs(t, p.Put(b), ErrNotOwned, "a Put too many")
 					assert.ErrorIs(t, p.Retain(b), ErrNotOwned, "Retain of memory given back to the system")
 				}
-				assert.Empty(t, p.refs.extra, "the last Put leaves nothing in the reference table")
+				assert.Zero(t, p.refs.extra.len(), "the last Put leaves nothing in the reference table")
 
 				// The slot is an ordinary buffer again: its next Get and Put take the fast
 				// paths, one Put each.
@@ -234,7 +234,7 @@ func TestRetainConcurrentPuts(t *testing.T) {
 			assert.Equal(t, uint64(2*rounds), s.Puts, "one Put per Get gave a buffer back")
 			assert.Equal(t, uint64(2*rounds*(holders-1)), s.RefPuts)
 			assert.Equal(t, s.Retains, s.RefPuts)
-			assert.Empty(t, p.refs.extra)
+			assert.Zero(t, p.refs.extra.len())
 		})
 	}
 }
@@ -408,6 +408,100 @@ func FuzzRetain(f *testing.F) {
 		s := p.Stats()
 		require.Zero(t, s.InUse)
 		require.Equal(t, s.Retains, s.RefPuts)
-		require.Empty(t, p.refs.extra)
+		require.Zero(t, p.refs.extra.len())
 	})
+}
+
+// BenchmarkRetain is the cost of sharing a buffer once: Get, Retain, two Puts (the first only
+// drops a reference), against the plain Get+Put of a buffer never retained.
+func BenchmarkRetain(b *testing.B) {
+	p := newPool(b, Config{})
+	b.Run("get-put", func(b *testing.B) {
+		for range b.N {
+			_ = p.Put(p.Get(4096))
+		}
+	})
+	b.Run("get-retain-put-put", func(b *testing.B) {
+		for range b.N {
+			buf := p.Get(4096)
+			_ = p.Retain(buf)
+			_ = p.Put(buf)
+			_ = p.Put(buf)
+		}
+	})
+}
+
+// refCounts agrees with a Go map through random sets and removes, with keys that collide on
+// purpose (the same low bits, a few home slots) so that deletion's backward shift is tested
+// across wrapped probe runs and growth.
+func TestRefCountsAgainstMap(t *testing.T) {
+	var tab refCounts
+	model := map[addr]uint32{}
+	x := uint64(1)
+	for i := range 200000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		a := addr(1+x%97) << 12 // 97 keys, page-aligned like buffers
+		switch x >> 62 {
+		case 0, 1:
+			tab.set(a, uint32(i))
+			model[a] = uint32(i)
+		default:
+			tab.remove(a)
+			delete(model, a)
+		}
+		if i%97 == 0 {
+			require.Equal(t, len(model), tab.len(), "after %d operations", i)
+			for k := addr(1) << 12; k <= 97<<12; k += 1 << 12 {
+				v, ok := tab.get(k)
+				w, wok := model[k]
+				require.Equal(t, wok, ok, "key %#x after %d operations", k, i)
+				require.Equal(t, w, v, "key %#x after %d operations", k, i)
+			}
+		}
+	}
+}
+
+// Probe runs that wrap around the end of the table: keys at home in the last slots and the
+// first, removed in every order of a few permutations, each lookup checked.
+func TestRefCountsWrappedRuns(t *testing.T) {
+	home := func(a addr) int { return int(uint64(a>>4) * 0x9E3779B97F4A7C15 >> 60) } // 16 slots
+	want := map[int]int{15: 3, 14: 1, 0: 2, 1: 1}
+	var keys []addr
+	for k := addr(1); len(keys) < 7; k++ {
+		a := k << 12
+		if h := home(a); want[h] > 0 {
+			want[h]--
+			keys = append(keys, a)
+		}
+	}
+	for perm := range 50 {
+		var tab refCounts
+		for i, a := range keys {
+			tab.set(a, uint32(i+1))
+		}
+		require.Len(t, tab.keys, 16, "7 keys fit a table of 16 slots")
+		order := append([]addr(nil), keys...)
+		for i := range order { // a fixed shuffle per permutation
+			j := (i*7 + perm*3) % len(order)
+			order[i], order[j] = order[j], order[i]
+		}
+		left := map[addr]bool{}
+		for _, a := range keys {
+			left[a] = true
+		}
+		for _, a := range order {
+			tab.remove(a)
+			delete(left, a)
+			for i, k := range keys {
+				v, ok := tab.get(k)
+				require.Equal(t, left[k], ok, "permutation %d: key %d after removing %#x", perm, i, a)
+				if ok {
+					require.Equal(t, uint32(i+1), v)
+				}
+			}
+		}
+		require.Zero(t, tab.len())
+	}
 }
