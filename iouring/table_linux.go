@@ -23,6 +23,12 @@
 // Registered buffers are charged to RLIMIT_MEMLOCK by the kernel (unless the ring's creator
 // has CAP_IPC_LOCK), to the user's count, separately from mlock's per-process count, and they
 // appear in VmPin in /proc/PID/status. Registering a region makes all of it resident.
+//
+// For network I/O, a BufRing is a provided-buffer ring filled from a pool: the kernel picks a
+// buffer per receive completion (multishot receives), and the application recycles it or
+// keeps it without a copy (Detach). A ZeroCopySends holds the buffers of zero-copy sends
+// (SEND_ZC, SENDMSG_ZC; MSG_ZEROCOPY and vmsplice by key) until the kernel's notification,
+// with a pool.Retain reference each, so that no Put recycles them early.
 package iouring
 
 import (
