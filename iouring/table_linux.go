@@ -23,6 +23,12 @@
 // Registered buffers are charged to RLIMIT_MEMLOCK by the kernel (unless the ring's creator
 // has CAP_IPC_LOCK), to the user's count, separately from mlock's per-process count, and they
 // appear in VmPin in /proc/PID/status. Registering a region makes all of it resident.
+//
+// For network I/O, a BufRing is a provided-buffer ring filled from a pool: the kernel picks a
+// buffer per receive completion (multishot receives), and the application recycles it or
+// keeps it without a copy (Detach). A ZeroCopySends holds the buffers of zero-copy sends
+// (SEND_ZC, SENDMSG_ZC; MSG_ZEROCOPY and vmsplice by key) until the kernel's notification,
+// with a pool.Retain reference each, so that no Put recycles them early.
 package iouring
 
 import (
@@ -55,14 +61,16 @@ var (
 	// ErrTableFull: every slot holds a region; OnMap refuses another (the pool's Get that
 	// needed it fails). Trim or the idle bounds free slots as regions are unmapped.
 	ErrTableFull = errors.New("iouring: registered-buffer table full")
-	// ErrMemlock: the kernel refused to pin a region (ENOMEM): registering it would pass
-	// RLIMIT_MEMLOCK, which the kernel applies to the user's registered buffers.
+	// ErrMemlock: the kernel refused to pin a region, or a BufRing's entries (ENOMEM):
+	// registering it would pass RLIMIT_MEMLOCK, which the kernel applies to the user's
+	// registered buffers and rings.
 	ErrMemlock = errors.New("iouring: the kernel refused to pin the region (RLIMIT_MEMLOCK)")
 	// ErrRingClosed: the ring's file descriptor is closed, is not an io_uring (EBADF,
 	// EOPNOTSUPP), or the ring lost its buffer table (ENXIO).
 	ErrRingClosed = errors.New("iouring: ring closed or not an io_uring")
-	// ErrClosed: the Table was closed; OnMap refuses every region.
-	ErrClosed = errors.New("iouring: table closed")
+	// ErrClosed: the Table or BufRing was closed; a Table's OnMap refuses every region, a
+	// second Close of either returns it.
+	ErrClosed = errors.New("iouring: closed")
 	// ErrTooLarge: the region is larger than MaxRegionSize, the kernel's limit per registered
 	// buffer.
 	ErrTooLarge = errors.New("iouring: region larger than one registered buffer can be (1 GiB)")

@@ -32,6 +32,9 @@
 //     background; importing the package has no side effect.
 //   - Stats are exact when the pool is quiet, and never cost the hot path an atomic
 //     read-modify-write.
+//   - Retain adds a reference to a buffer that is out (one buffer, several holders: the
+//     kernel until a zero-copy send's notification, N connections of a fan-out); the Put
+//     that drops the last reference gives it back, and holders may Put it concurrently.
 //
 // # How it works
 //

@@ -80,7 +80,7 @@ func dropPool(d *dropped) {
 	process.mu.Lock()
 	delete(process.live, d.owner)
 	process.mu.Unlock()
-	process.droppedPools.Add(1)
+	defer process.droppedPools.Add(1) // last: a reader that sees the count sees the unmaps
 	var out, outBytes int64
 	for r := range d.book.regions {
 		if n := r.buffersOut(); n > 0 {

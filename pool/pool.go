@@ -58,6 +58,7 @@ type BufferPool struct {
 	peakInUse, unreleased            atomic.Int64
 	nextID                           atomic.Uint64 // the last Region.ID handed out
 	extra                            extraCounters // Gets and Puts while the P caches are off
+	refs                             refTable      // references added by Retain
 
 	growMu sync.Mutex // guards book, draining and deferred
 	book   *book      // the pool's regions; what a cleanup finds of the pool once it is dropped
@@ -355,7 +356,8 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 //
 // Two concurrent Puts of one buffer are a data race in the caller, as with any other shared
 // slice: an ordinary pool may accept both (its fast path makes no atomic operation to
-// catch misuse); a Debug pool refuses the second.
+// catch misuse); a Debug pool refuses the second. A buffer with references added by Retain
+// is the exception: its holders may Put it concurrently, each Put dropping one reference.
 //
 // An empty slice cut at the end of a buffer, b[cap(b):], still points at b's first byte (Go
 // never lets a slice point past its array; with cap 0 it keeps the base), so Put(b[cap(b):])

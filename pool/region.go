@@ -19,10 +19,8 @@ const (
 	// Put fast path, which takes stateOut only, leaves it to the slow path, which forgets
 	// the record.
 	stateTracked = 5
+	stateShared  = 6 // held by a caller, with references added by Retain (see retain.go)
 )
-
-// isOut reports whether a state is one of a buffer held by a caller.
-func isOut(s uint8) bool { return s == stateOut || s == stateTracked }
 
 type regionKind uint8
 

@@ -138,7 +138,7 @@ func (r *region) purge(p *BufferPool) int {
 	n := 0
 	for i := 0; i < r.nslots; i++ {
 		switch *r.stateAt(i) {
-		case stateOut, stateTracked:
+		case stateOut, stateTracked, stateShared:
 		case stateIdle:
 			if p.cfg.Debug {
 				n++

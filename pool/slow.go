@@ -260,6 +260,9 @@ func (p *BufferPool) putSlow(a addr) error {
 		}
 		return p.refuse(ErrNotOwned)
 	}
+	if *st == stateShared && p.dropRef(a, st) {
+		return nil // one reference dropped; other holders keep the buffer
+	}
 	e := entry{a, addrOfState(st)}
 	if p.cfg.Debug {
 		// A Debug pool makes the check and the change one step, so that of two concurrent

@@ -15,6 +15,9 @@ type Stats struct {
 	NotOwned     uint64 // Puts refused with ErrNotOwned while the pool was open
 	DoublePuts   uint64 // Puts refused with ErrDoublePut while the pool was open
 	ClosedPuts   uint64 // Puts refused after Close (the error wraps ErrClosed too)
+	// Retains counts references added by Retain; RefPuts the Puts that only dropped one of
+	// them (the buffer stayed out). RefPuts are not in Puts: InUse stays Gets - Puts.
+	Retains, RefPuts uint64
 	// CanaryFailures counts Puts of Secure buffers whose canary was overwritten (ErrCanary);
 	// they count as Puts too, since the buffer is taken back.
 	CanaryFailures uint64
@@ -69,8 +72,8 @@ func (s Stats) HitRate() float64 {
 // String renders the totals on one line, then one line per class.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gets=%d puts=%d hits=%d misses=%d hit-rate=%.1f%% rejected=%d (not-owned=%d double=%d closed=%d) canary-failures=%d in-use=%d (%s, peak %s) idle=%d (%s) mapped=%s pinned=%s pin-failures=%d maps=%d unmaps=%d unmap-failures=%d trims=%d",
-		s.Gets, s.Puts, s.Hits, s.Misses, 100*s.HitRate(), s.Rejected, s.NotOwned, s.DoublePuts, s.ClosedPuts, s.CanaryFailures, s.InUse, FormatBytes(s.InUseBytes), FormatBytes(s.PeakInUseBytes),
+	fmt.Fprintf(&b, "gets=%d puts=%d hits=%d misses=%d hit-rate=%.1f%% rejected=%d (not-owned=%d double=%d closed=%d) retains=%d ref-puts=%d canary-failures=%d in-use=%d (%s, peak %s) idle=%d (%s) mapped=%s pinned=%s pin-failures=%d maps=%d unmaps=%d unmap-failures=%d trims=%d",
+		s.Gets, s.Puts, s.Hits, s.Misses, 100*s.HitRate(), s.Rejected, s.NotOwned, s.DoublePuts, s.ClosedPuts, s.Retains, s.RefPuts, s.CanaryFailures, s.InUse, FormatBytes(s.InUseBytes), FormatBytes(s.PeakInUseBytes),
 		s.Idle, FormatBytes(s.IdleBytes), FormatBytes(s.MappedBytes), FormatBytes(s.PinnedBytes),
 		s.PinFailures, s.Maps, s.Unmaps, s.UnmapFailures, s.Trims)
 	for _, c := range s.Classes {
@@ -104,6 +107,8 @@ func (p *BufferPool) Stats() Stats {
 		NotOwned:        p.notOwned.Load(),
 		DoublePuts:      p.doublePuts.Load(),
 		ClosedPuts:      p.closedPuts.Load(),
+		Retains:         p.refs.retains.Load(),
+		RefPuts:         p.refs.refPuts.Load(),
 		CanaryFailures:  p.canaries.Load(),
 		MappedBytes:     p.mapped.Load(),
 		PinnedBytes:     p.pinnedBytes.Load(),

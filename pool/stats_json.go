@@ -26,6 +26,8 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 		NotOwned:       s.NotOwned,
 		DoublePuts:     s.DoublePuts,
 		ClosedPuts:     s.ClosedPuts,
+		Retains:        s.Retains,
+		RefPuts:        s.RefPuts,
 		CanaryFailures: s.CanaryFailures,
 		InUse:          s.InUse,
 		InUseBytes:     s.InUseBytes,
@@ -59,6 +61,8 @@ type statsJSON struct {
 	NotOwned       uint64      `json:"not_owned"`
 	DoublePuts     uint64      `json:"double_puts"`
 	ClosedPuts     uint64      `json:"closed_puts"`
+	Retains        uint64      `json:"retains"`
+	RefPuts        uint64      `json:"ref_puts"`
 	CanaryFailures uint64      `json:"canary_failures"`
 	InUse          int64       `json:"in_use"`
 	InUseBytes     int64       `json:"in_use_bytes"`

@@ -8,6 +8,8 @@
 //	zeropool uring [-size 1MiB] [-depth 8] [-rounds 3] FILE
 //	                                       read FILE with O_DIRECT through io_uring: registered pooled buffers against heap buffers
 //	                                       (flags may also follow FILE)
+//	zeropool net [-conns 4] [-size 16KiB] [-bytes 256MiB]
+//	                                       a TCP echo over 127.0.0.1: io_uring, BufRing and SEND_ZC against net.Conn
 //	zeropool help [command]                this text, or a command's flags
 package main
 
@@ -43,6 +45,7 @@ var commands = []command{
 	{"demo", "[-size 512MiB] [-rounds 20]", "the headline workload: get → touch every page → put, pool against make([]byte)", runDemo},
 	{"bench", "[-time 1s] [-run regexp]", "the headline workloads measured on this machine, with a final table", runBench},
 	{"uring", "[-size 1MiB] [-depth 8] [-rounds 3] FILE", "read FILE with O_DIRECT through io_uring: READ_FIXED into registered pooled buffers against heap buffers", runURing},
+	{"net", "[-conns 4] [-size 16KiB] [-bytes 256MiB] [-time 10s] [-rounds 3]", "a TCP echo over 127.0.0.1: io_uring with a pooled BufRing and SEND_ZC against net.Conn with heap buffers", runNet},
 }
 
 func main() {

@@ -1,8 +1,9 @@
 // Package uring is a small io_uring ring driven by raw system calls, for the tests and the
-// example of package iouring. It sets a ring up, submits READ, WRITE, READ_FIXED, WRITE_FIXED
-// and NOP entries, waits for their completions, and closes. It is not a general io_uring
-// library: one goroutine at a time may use a Ring, and the caller keeps every buffer it
-// names alive until that entry's completion has been reaped.
+// examples of package iouring. It sets a ring up, submits READ, WRITE, READ_FIXED,
+// WRITE_FIXED, NOP and the network entries of net_linux.go (SEND, SEND_ZC, RECV with ring-
+// provided buffers, multishot), waits for their completions, and closes. It is not a general
+// io_uring library: one goroutine at a time may use a Ring, and the caller keeps every buffer
+// it names alive until that entry's last completion has been reaped.
 package uring
 
 import (
@@ -80,10 +81,16 @@ type sqe struct {
 // SQE is one submission.
 type SQE struct {
 	Op       uint8
+	Flags    uint8  // IOSQE_ flags (SQEBufferSelect, ...)
+	IoPrio   uint16 // the opcode's own flags in the ioprio field (RecvMultishot, SendZCReportUsage, ...)
 	FD       int
 	Off      uint64 // file offset
 	Buf      []byte // the memory read into or written from: Buf[:len(Buf)]
+	Len      uint32 // with Buf nil: the length to pass (the most a ring-provided buffer may take; 0: its size)
+	Addr     uint64 // with Buf nil: the address field (for OpAsyncCancel, the UserData to cancel)
 	BufIndex uint16 // for OpReadFixed and OpWriteFixed: the registered buffer that holds Buf
+	BufGroup uint16 // with SQEBufferSelect: the group of provided buffers the kernel picks from
+	MsgFlags uint32 // for OpSend, OpSendZC, OpRecv: the send(2)/recv(2) flags (MSG_WAITALL, ...)
 	UserData uint64 // returned in the CQE
 }
 
@@ -117,7 +124,8 @@ type Ring struct {
 	cqMask   uint32
 	cqes     unsafe.Pointer
 	cqN      uint32
-	inflight int // submitted, completion not reaped
+	inflight int       // submitted, last completion not reaped
+	wait     *waitArgs // Reap's timeout, where the kernel reads it
 }
 
 // New sets up a ring of at least entries submission slots.
@@ -184,8 +192,13 @@ func (r *Ring) FD() int { return r.fd }
 func (r *Ring) Entries() int { return int(r.sqN) }
 
 // Submit queues sqes and hands them to the kernel. At most Entries() entries may be in flight
-// (submitted, completion not yet reaped by Wait).
-func (r *Ring) Submit(sqes ...SQE) error {
+// (submitted, last completion not yet reaped by Wait or Reap: a completion flagged CQEFMore
+// says that more will follow for the same entry).
+func (r *Ring) Submit(sqes ...SQE) error { return r.submit(sqes, 0) }
+
+// submit is Submit, waiting in the same system call for wait completions when wait > 0 (an
+// interrupted wait returns early: the caller reaps what is there and waits again).
+func (r *Ring) submit(sqes []SQE, wait uint32) error {
 	if len(sqes) == 0 {
 		return nil
 	}
@@ -200,22 +213,36 @@ func (r *Ring) Submit(sqes ...SQE) error {
 		e := (*sqe)(unsafe.Pointer(&r.sqeMem[idx*sqeSize]))
 		*e = sqe{
 			opcode:   s.Op,
+			flags:    s.Flags,
+			ioprio:   s.IoPrio,
 			fd:       int32(s.FD),
 			off:      s.Off,
-			len:      uint32(len(s.Buf)),
+			len:      s.Len,
+			addr:     s.Addr,
+			rwFlags:  s.MsgFlags,
 			userData: s.UserData,
 			bufIndex: s.BufIndex,
 		}
+		if s.Flags&SQEBufferSelect != 0 {
+			e.bufIndex = s.BufGroup // buf_group shares the field with buf_index
+		}
 		if len(s.Buf) > 0 {
 			e.addr = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(s.Buf))))
+			e.len = uint32(len(s.Buf))
 		}
 		*(*uint32)(unsafe.Add(r.sqArray, idx*4)) = idx
 	}
 	// Release: the entries above are visible to the kernel before the new tail is.
 	atomic.StoreUint32(r.sqTail, tail+uint32(len(sqes)))
 	done := 0
+	var flags uint32
+	if wait > 0 {
+		flags = enterGetEvents
+	}
 	for done < len(sqes) {
-		n, err := r.enter(uint32(len(sqes)-done), 0, 0)
+		// The kernel reports what it submitted even when the wait that follows is
+		// interrupted, so a retry after EINTR (in enter) never submits an entry twice.
+		n, err := r.enter(uint32(len(sqes)-done), wait, flags)
 		if err != nil {
 			// Entries the kernel has not consumed are withdrawn, so that the ring stays usable.
 			if done == 0 && n == 0 {
@@ -234,7 +261,8 @@ func (r *Ring) Submit(sqes ...SQE) error {
 	return nil
 }
 
-// Wait returns the next n completions, waiting for them as needed.
+// Wait returns the next n completions, waiting for them as needed. It is for entries that
+// complete once; Reap takes the completions of multishot and zero-copy entries.
 func (r *Ring) Wait(n int) ([]CQE, error) {
 	if n > r.inflight {
 		return nil, fmt.Errorf("uring: waiting for %d completions with %d entries in flight", n, r.inflight)
@@ -246,18 +274,24 @@ func (r *Ring) Wait(n int) ([]CQE, error) {
 		for ; head != tail && len(out) < n; head++ {
 			c := (*CQE)(unsafe.Add(r.cqes, (head&r.cqMask)*cqeSize))
 			out = append(out, *c)
+			r.completed(*c)
 		}
 		atomic.StoreUint32(r.cqHead, head) // release the slots to the kernel
 		if len(out) == n {
 			break
 		}
 		if _, err := r.enter(0, uint32(n-len(out)), enterGetEvents); err != nil {
-			r.inflight -= len(out)
 			return out, fmt.Errorf("uring: io_uring_enter waiting: %w", err)
 		}
 	}
-	r.inflight -= len(out)
 	return out, nil
+}
+
+// completed counts an entry out of flight at its last completion.
+func (r *Ring) completed(c CQE) {
+	if c.Flags&CQEFMore == 0 {
+		r.inflight--
+	}
 }
 
 // Run submits sqes and returns their completions in the order of sqes (each entry's UserData

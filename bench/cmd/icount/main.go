@@ -6,7 +6,8 @@
 //	valgrind --tool=cachegrind --cache-sim=yes ./icount -impl zeropool -work burst -n 1000 -rounds 20
 //
 // Workloads: hot (Get+Put of one buffer), burst (Get n buffers, then Put them all), procs
-// (hot on a pool built at GOMAXPROCS 1, then run with GOMAXPROCS -procs).
+// (hot on a pool built at GOMAXPROCS 1, then run with GOMAXPROCS -procs), retain (zeropool
+// only: Get, Retain, then two Puts, the first of which only drops a reference).
 package main
 
 import (
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	impl := flag.String("impl", "zeropool", "zeropool or sync.Pool")
-	work := flag.String("work", "hot", "hot, burst or procs")
+	work := flag.String("work", "hot", "hot, burst, procs or retain")
 	size := flag.Int("size", 4<<10, "buffer size in bytes")
 	n := flag.Int("n", 1000, "buffers held at once (burst)")
 	rounds := flag.Int("rounds", 1000, "rounds")
@@ -42,6 +43,15 @@ func main() {
 		}
 		if *work == "procs" {
 			runtime.GOMAXPROCS(*procs)
+		}
+		if *work == "retain" {
+			for range *rounds {
+				b := p.Get(*size)
+				_ = p.Retain(b)
+				_ = p.Put(b)
+				_ = p.Put(b)
+			}
+			return
 		}
 		run(*work, *n, *rounds, func() []byte { return p.Get(*size) }, func(b []byte) { _ = p.Put(b) })
 	case "sync.Pool":
