@@ -342,6 +342,7 @@ func TestSecureWipedInForkedChild(t *testing.T) {
 // works unpinned and reports the failure. The test runs in a child process as uid 65534 with
 // RLIMIT_MEMLOCK lowered to 64 KiB, below a slab.
 func TestSecureRequirePinned(t *testing.T) {
+	needsLinux(t, "Secure pools")
 	if childtest.Is(t.Name()) {
 		requirePinnedChild(t)
 		return

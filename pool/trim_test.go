@@ -62,6 +62,7 @@ func touchPages(b []byte) {
 // Trim gives idle memory back to the system: with 64 MiB idle and resident (half in mappings
 // of their own, half in slabs), resident memory falls by about as much.
 func TestTrimReleasesResidentMemory(t *testing.T) {
+	needsMappedMemory(t, "resident memory given back by Trim")
 	const MiB = 1 << 20
 	p := newPool(t, Config{MaxBuffersPerShard: 1024}) // room to keep every buffer idle
 	base := rssAnon(t)
@@ -102,6 +103,7 @@ func TestTrimReleasesResidentMemory(t *testing.T) {
 // unlocked first (the kernel refuses to discard locked pages), then discarded; the slab is
 // locked again when a slot is reused.
 func TestTrimReleasesPinnedFreeSlots(t *testing.T) {
+	needsLinux(t, "pinning (mlock, VmLck)")
 	if !hasCapIPCLock() {
 		t.Skip("needs CAP_IPC_LOCK to pin 2 MiB slabs")
 	}
