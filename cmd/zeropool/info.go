@@ -11,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/zeropool-go/zeropool/offheap"
 	"github.com/zeropool-go/zeropool/pool"
 )
@@ -116,6 +114,9 @@ func gatherInfo() []section {
 }
 
 func howToGet(backend string) string {
+	if slices.Contains(offheap.Backends(), "portable") {
+		return "Linux's; this build has the portable backend only"
+	}
 	switch backend {
 	case "cgo":
 		return "build with CGO_ENABLED=1 and a C compiler"
@@ -202,7 +203,7 @@ func pinVerdict(p pinProbe, capIPCLock bool, soft uint64, softKnown bool) string
 	switch {
 	case capIPCLock:
 		return fmt.Sprintf("yes (a test mapping of %d pages was locked; no limit applies)", p.pages)
-	case softKnown && soft == unix.RLIM_INFINITY:
+	case softKnown && soft == rlimInfinity:
 		return fmt.Sprintf("yes (a test mapping of %d pages was locked; RLIMIT_MEMLOCK is unlimited)", p.pages)
 	case softKnown:
 		return fmt.Sprintf("yes, up to %s locked per process (RLIMIT_MEMLOCK); beyond it mappings stay unpinned and count as Stats.PinFailures",
@@ -217,13 +218,13 @@ func lockErrnoHint(err error) string {
 		return ""
 	}
 	switch errno {
-	case unix.EPERM:
+	case syscall.EPERM:
 		return " (EPERM: RLIMIT_MEMLOCK is 0 and the process lacks CAP_IPC_LOCK)"
-	case unix.ENOMEM:
+	case syscall.ENOMEM:
 		return " (ENOMEM: RLIMIT_MEMLOCK is too small or used up, and the process lacks CAP_IPC_LOCK)"
-	case unix.EAGAIN:
+	case syscall.EAGAIN:
 		return " (EAGAIN: the kernel could not lock the pages)"
-	case unix.ENOSYS:
+	case syscall.ENOSYS:
 		return " (ENOSYS: mlock is not available, perhaps filtered by seccomp)"
 	}
 	return ""
