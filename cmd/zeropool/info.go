@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/zeropool-go/zeropool/offheap"
 	"github.com/zeropool-go/zeropool/pool"
@@ -210,24 +209,6 @@ func pinVerdict(p pinProbe, capIPCLock bool, soft uint64, softKnown bool) string
 			pool.FormatBytes(int64(soft)))
 	}
 	return fmt.Sprintf("yes (a test mapping of %d pages was locked)", p.pages)
-}
-
-func lockErrnoHint(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return ""
-	}
-	switch errno {
-	case syscall.EPERM:
-		return " (EPERM: RLIMIT_MEMLOCK is 0 and the process lacks CAP_IPC_LOCK)"
-	case syscall.ENOMEM:
-		return " (ENOMEM: RLIMIT_MEMLOCK is too small or used up, and the process lacks CAP_IPC_LOCK)"
-	case syscall.EAGAIN:
-		return " (EAGAIN: the kernel could not lock the pages)"
-	case syscall.ENOSYS:
-		return " (ENOSYS: mlock is not available, perhaps filtered by seccomp)"
-	}
-	return ""
 }
 
 func orErr(s string, err error) string {

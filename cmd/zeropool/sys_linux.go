@@ -1,6 +1,11 @@
 package main
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // The facts only Linux has the calls for.
 
@@ -24,4 +29,23 @@ func kernel() (string, error) {
 	}
 	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:]) + " " +
 		unix.ByteSliceToString(u.Machine[:]), nil
+}
+
+// lockErrnoHint explains why the kernel refused an mlock.
+func lockErrnoHint(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return ""
+	}
+	switch errno {
+	case syscall.EPERM:
+		return " (EPERM: RLIMIT_MEMLOCK is 0 and the process lacks CAP_IPC_LOCK)"
+	case syscall.ENOMEM:
+		return " (ENOMEM: RLIMIT_MEMLOCK is too small or used up, and the process lacks CAP_IPC_LOCK)"
+	case syscall.EAGAIN:
+		return " (EAGAIN: the kernel could not lock the pages)"
+	case syscall.ENOSYS:
+		return " (ENOSYS: mlock is not available, perhaps filtered by seccomp)"
+	}
+	return ""
 }

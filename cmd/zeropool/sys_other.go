@@ -20,3 +20,6 @@ func memlockLimit() (soft, hard uint64, err error) {
 
 // kernel returns the system's name: uname is read on Linux only.
 func kernel() (string, error) { return runtime.GOOS + " " + runtime.GOARCH, nil }
+
+// lockErrnoHint adds nothing: offheap pins nothing here, and says so itself.
+func lockErrnoHint(error) string { return "" }
