@@ -107,3 +107,28 @@ func TestPinnedIsBestEffortHere(t *testing.T) {
 	assert.Zero(t, s.InUse)
 	assert.Contains(t, s.String(), "pin-failures=")
 }
+
+// Trim discards the free slots of a slab with buffers still out where the memory is mmap's,
+// and counts them as unreleased where it is Go memory (which nothing can discard).
+func TestTrimOfFreeSlotsHere(t *testing.T) {
+	oneP(t)
+	p := newPool(t, Config{})
+	held := p.Get(64 << 10) // keeps the slab mapped
+	var bufs [][]byte
+	for range 8 {
+		bufs = append(bufs, p.Get(64<<10))
+	}
+	for _, b := range bufs {
+		require.NoError(t, p.Put(b))
+	}
+	released := p.Trim()
+	s := p.Stats()
+	if backendIsGoMemory(t) {
+		assert.GreaterOrEqual(t, s.UnreleasedBytes, int64(8<<16), "Go memory cannot be discarded: Stats says so")
+		assert.Zero(t, released)
+	} else {
+		assert.Zero(t, s.UnreleasedBytes, "every free slot was discarded")
+		assert.GreaterOrEqual(t, released, int64(8<<16))
+	}
+	require.NoError(t, p.Put(held))
+}
