@@ -141,3 +141,35 @@ test-contrib: lib
 		(cd $$(dirname $$f) && $(GO) test $(TESTFLAGS) -modfile=$$(basename $$f) ./... && \
 			$(GO) test $(TESTFLAGS) -race -modfile=$$(basename $$f) ./...); \
 	done
+
+# ---- Other systems: the portable backend -------------------------------------------------
+# On Linux, -tags zeropool_portable builds what other systems build (offheap's portable
+# backend over mmap, the refusals of what needs Linux) and zeropool_gomem with it the
+# portable backend over Go memory, as on windows, plan9, js and wasip1: the suite runs in
+# both. make cross builds and vets every module for darwin, windows and freebsd;
+# internal/sameapi checks that the public API is the same on every GOOS.
+CROSS_GOOS := darwin windows freebsd
+
+.PHONY: test-portable vet-portable cross
+
+test: vet-portable test-portable cross
+
+vet-portable:
+	$(GO) vet -tags zeropool_portable $(PKGS)
+	$(GO) vet -tags zeropool_portable,zeropool_gomem $(PKGS)
+
+test-portable:
+	$(GO) test $(TESTFLAGS) -tags zeropool_portable $(PKGS)
+	$(GO) test $(TESTFLAGS) -tags zeropool_portable,zeropool_gomem $(PKGS)
+	@set -e; for m in $(CONTRIB_MOD); do \
+		echo "test $$m (portable)"; \
+		(cd $$m && $(GO) test $(TESTFLAGS) -tags zeropool_portable ./...); \
+	done
+
+cross:
+	@set -e; for os in $(CROSS_GOOS); do \
+		for m in . $(BENCH_MOD) $(CONTRIB_MOD); do \
+			echo "GOOS=$$os: build and vet $$m"; \
+			(cd $$m && GOOS=$$os CGO_ENABLED=0 $(GO) build ./... && GOOS=$$os CGO_ENABLED=0 $(GO) vet ./...); \
+		done; \
+	done

@@ -22,7 +22,7 @@ extern "C" {
 /* Bumped whenever a signature, the struct layout or a flag value changes. */
 #define ZP_ABI_VERSION 2
 
-/* Bits of zp_map_spec.flags; equal to the spec* constants of offheap/spec_linux.go. */
+/* Bits of zp_map_spec.flags; equal to the spec* constants of offheap/spec.go. */
 #define ZP_NODUMP           (1u << 0) /* MADV_DONTDUMP */
 #define ZP_WIPEONFORK       (1u << 1) /* MADV_WIPEONFORK */
 #define ZP_DONTFORK         (1u << 2) /* MADV_DONTFORK */
@@ -35,7 +35,7 @@ extern "C" {
 #define ZP_SECRETMEM        (1u << 9) /* the usable range is memfd_secret(2) memory */
 #define ZP_ALL_FLAGS        ((1u << 10) - 1)
 
-/* Bits of zp_map_spec.result; equal to the result* constants of offheap/spec_linux.go. */
+/* Bits of zp_map_spec.result; equal to the result* constants of offheap/spec.go. */
 #define ZP_RESULT_LOCKED        (1u << 0) /* the usable range is locked */
 #define ZP_RESULT_GUARD_MADVISE (1u << 1) /* guards are MADV_GUARD_INSTALL markers */
 

@@ -1,3 +1,5 @@
+//go:build !zeropool_portable
+
 package iouring
 
 import (

@@ -1,34 +1,5 @@
-// Package iouring keeps the registered-buffer table of one io_uring instance in step with a
-// zeropool pool, so that READ_FIXED and WRITE_FIXED operations can use pooled buffers without
-// the kernel pinning and unpinning their pages on every operation.
-//
-// A Table is a sparse registered-buffer table (IORING_REGISTER_BUFFERS2 with
-// IORING_RSRC_REGISTER_SPARSE). Its OnMap and OnUnmap methods are the pool's hooks:
-//
-//	t, err := iouring.NewTable(ringFD, 1024)
-//	p, err := pool.NewWithConfig(pool.Config{OnMap: t.OnMap, OnUnmap: t.OnUnmap})
-//
-// Every region the pool maps (a 2 MiB slab of same-size slots, or one large buffer's own
-// mapping) is registered into a free slot before any of its buffers is handed out, and
-// cleared from its slot before it is unmapped. With the hooks set the pool never changes the
-// pages behind a live region, so a registration never goes stale: the kernel's pinned pages
-// are the pages the buffer's address refers to. Index gives the buf_index of a buffer.
-//
-// The table needs only the ring's file descriptor, so it works with any io_uring library.
-// It keeps a duplicate of that descriptor, so the ring and its registered buffers live until
-// Table.Close even if the library closes its own descriptor first. Shut down in this order:
-// finish or cancel the operations in flight, Close the pool (each region's OnUnmap runs),
-// Close the Table, close the ring.
-//
-// Registered buffers are charged to RLIMIT_MEMLOCK by the kernel (unless the ring's creator
-// has CAP_IPC_LOCK), to the user's count, separately from mlock's per-process count, and they
-// appear in VmPin in /proc/PID/status. Registering a region makes all of it resident.
-//
-// For network I/O, a BufRing is a provided-buffer ring filled from a pool: the kernel picks a
-// buffer per receive completion (multishot receives), and the application recycles it or
-// keeps it without a copy (Detach). A ZeroCopySends holds the buffers of zero-copy sends
-// (SEND_ZC, SENDMSG_ZC; MSG_ZEROCOPY and vmsplice by key) until the kernel's notification,
-// with a pool.Retain reference each, so that no Put recycles them early.
+//go:build !zeropool_portable
+
 package iouring
 
 import (
@@ -42,42 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zeropool-go/zeropool/pool"
-)
-
-// Limits of the kernel's registered-buffer table.
-const (
-	// MaxSlots is the most slots a table may have (IORING_MAX_REG_BUFFERS).
-	MaxSlots = 1 << 14
-	// MaxRegionSize is the largest region one slot can hold: the kernel refuses a registered
-	// buffer above 1 GiB. A pool whose MaxBufferSize is 1 GiB or less (the default) maps no
-	// larger pooled region; a Get above MaxBufferSize maps a region of its own, which OnMap
-	// refuses with ErrTooLarge when it is larger than this.
-	MaxRegionSize = 1 << 30
-)
-
-// Errors of a Table, errors.Is-comparable. The kernel's errno is wrapped too where there is
-// one (errors.Is(err, unix.ENOMEM) holds for an ErrMemlock from the kernel).
-var (
-	// ErrTableFull: every slot holds a region; OnMap refuses another (the pool's Get that
-	// needed it fails). Trim or the idle bounds free slots as regions are unmapped.
-	ErrTableFull = errors.New("iouring: registered-buffer table full")
-	// ErrMemlock: the kernel refused to pin a region, or a BufRing's entries (ENOMEM):
-	// registering it would pass RLIMIT_MEMLOCK, which the kernel applies to the user's
-	// registered buffers and rings.
-	ErrMemlock = errors.New("iouring: the kernel refused to pin the region (RLIMIT_MEMLOCK)")
-	// ErrRingClosed: the ring's file descriptor is closed, is not an io_uring (EBADF,
-	// EOPNOTSUPP), or the ring lost its buffer table (ENXIO).
-	ErrRingClosed = errors.New("iouring: ring closed or not an io_uring")
-	// ErrClosed: the Table or BufRing was closed; a Table's OnMap refuses every region, a
-	// second Close of either returns it.
-	ErrClosed = errors.New("iouring: closed")
-	// ErrTooLarge: the region is larger than MaxRegionSize, the kernel's limit per registered
-	// buffer.
-	ErrTooLarge = errors.New("iouring: region larger than one registered buffer can be (1 GiB)")
-	// ErrInvalidRegion: the region is empty or overlaps a region the table holds.
-	ErrInvalidRegion = errors.New("iouring: invalid region")
-	// ErrInvalidSlots: NewTable's slots is outside 1 to MaxSlots.
-	ErrInvalidSlots = errors.New("iouring: slots must be 1 to 16384")
 )
 
 // io_uring_register opcodes and flags (include/uapi/linux/io_uring.h).

@@ -1,4 +1,4 @@
-//go:build cgo && !zeropool_nocgo
+//go:build cgo && !zeropool_nocgo && !zeropool_portable
 
 package offheap
 
@@ -16,7 +16,7 @@ import (
 
 func init() { registerBackend("cgo", func() (backend, error) { return cgoBackend{}, nil }) }
 
-// The C side reads mapSpec's flags by these names; a value that drifts from spec_linux.go fails to
+// The C side reads mapSpec's flags by these names; a value that drifts from spec.go fails to
 // compile here (a negative or out-of-range array length).
 var _ = [1]struct{}{}[(C.ZP_NODUMP^specNoDump)|(C.ZP_WIPEONFORK^specWipeOnFork)|
 	(C.ZP_DONTFORK^specDontFork)|(C.ZP_HUGE^specHuge)|(C.ZP_POPULATE^specPopulate)|

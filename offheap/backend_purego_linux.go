@@ -1,4 +1,4 @@
-//go:build zeropool_purego
+//go:build zeropool_purego && !zeropool_portable
 
 package offheap
 

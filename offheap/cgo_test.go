@@ -1,4 +1,4 @@
-//go:build cgo && !zeropool_nocgo
+//go:build linux && cgo && !zeropool_nocgo && !zeropool_portable
 
 package offheap
 

@@ -13,10 +13,33 @@
 // pool's pages behind its back.
 //
 // The work is done by a backend. The "syscall" backend (golang.org/x/sys/unix) is always
-// compiled in; other backends register themselves from build-tagged files. Backends lists the
-// ones in this binary.
+// compiled in on Linux; other backends register themselves from build-tagged files. Backends
+// lists the ones in this binary.
 //
-// Package offheap knows nothing of pools: it is the layer the pool package builds on. It is
-// Linux-only (its files carry the _linux suffix); on other systems its build stops with an
-// error that says so.
+// Package offheap knows nothing of pools: it is the layer the pool package builds on.
+//
+// # Other systems
+//
+// Off-heap memory with these guarantees, pinning and the kernel's flags are Linux's. On every
+// other system the package has the same API over one backend, "portable", meant for
+// development and tests (a service developed on macOS or Windows and run on Linux), with no
+// off-heap or pinning guarantee:
+//
+//   - Where golang.org/x/sys/unix has mmap (darwin, freebsd, netbsd, openbsd, dragonfly,
+//     solaris, illumos, aix) mappings are mmap's: outside the Go heap, page-aligned, zero when
+//     fresh, gone once unmapped. GuardPages and Guard are PROT_NONE pages, Protect is
+//     mprotect's, Discard maps fresh zero pages over the range and keeps the access Protect
+//     gave it.
+//   - Elsewhere (windows, plan9, js, wasip1) mappings are Go memory that the backend holds
+//     until Free or Unmap: page-aligned and at a fixed address, but on the Go heap (the
+//     collector counts it), still readable through a stale slice after Free, and a request
+//     larger than the system can back ends the process as make does. GuardPages, Protect,
+//     Guard and Discard are refused.
+//   - Everywhere the options NoDump, WipeOnFork, DontFork and SecretMem, PinRequired, Lock,
+//     Unlock and VmFlags are refused with an error that names the feature and the system and
+//     wraps ErrUnsupported (and errors.ErrUnsupported). Pin is best effort and never met: the
+//     mapping is unlocked and Stat's LockErr says why. HugePages is ignored.
+//
+// On Linux the build tag zeropool_portable selects that backend instead of the Linux ones
+// (and zeropool_portable,zeropool_gomem its Go memory), which is how it is tested.
 package offheap

@@ -1,59 +1,16 @@
+//go:build linux && !zeropool_portable
+
 package offheap
 
-import (
-	"fmt"
-	"unsafe"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
+// The values of Prot are the kernel's: a drift fails to compile here (a negative or
+// out-of-range array length).
+var _ = [1]struct{}{}[(ProtNone^unix.PROT_NONE)|(ProtRead^unix.PROT_READ)|
+	(ProtReadWrite^(unix.PROT_READ|unix.PROT_WRITE))]
 
-// Prot is the access a range of a mapping allows.
-type Prot int
-
-// Protections for Protect.
-const (
-	ProtNone      Prot = unix.PROT_NONE
-	ProtRead      Prot = unix.PROT_READ
-	ProtReadWrite Prot = unix.PROT_READ | unix.PROT_WRITE
-)
-
-// The range operations below act on the whole pages spanned by b[:cap(b)]. b must start on a
-// page boundary and lie inside one live mapping from Alloc; anything else is refused with
-// ErrInvalid or ErrNotMapped and nothing changes, so they can never touch the Go heap. Memory
-// of a Mapping is refused with ErrNotOwned: use the Mapping's methods of the same names.
-
-// Lock locks the pages of b into RAM (mlock2 with MLOCK_ONFAULT, falling back to mlock).
-func Lock(b []byte) error { return rangeOp(b, "lock", lockOp) }
-
-// Unlock undoes Lock.
-func Unlock(b []byte) error { return rangeOp(b, "unlock", unlockOp) }
-
-// Protect sets the access to the pages of b. ProtNone makes any touch fault.
-func Protect(b []byte, p Prot) error { return rangeOp(b, "protect", protectOp(p)) }
-
-// Discard gives the pages of b back to the kernel (MADV_DONTNEED): resident memory falls at
-// once, the range stays mapped and reads as zeros on its next touch.
-func Discard(b []byte) error { return rangeOp(b, "discard", discardOp) }
-
-// Guard makes the pages of b a guard: any touch faults, for good. It uses MADV_GUARD_INSTALL
-// where the kernel has it (Linux 6.13+: the VMA is not split, so many guards cost no extra
-// map entries) and PROT_NONE elsewhere. It returns "madvise" or "mprotect", as Stat's Guard.
-func Guard(b []byte) (string, error) {
-	op, kind := guardOp()
-	err := rangeOp(b, "guard", op)
-	return *kind, err
-}
-
-// The operations themselves, shared by the package-level functions and Mapping's methods.
-
-func lockOp(be backend, addr, n uintptr) error   { return be.lock(addr, n) }
-func unlockOp(be backend, addr, n uintptr) error { return be.unlock(addr, n) }
 func discardOp(be backend, addr, n uintptr) error {
 	return be.advise(addr, n, unix.MADV_DONTNEED)
-}
-
-func protectOp(p Prot) func(be backend, addr, n uintptr) error {
-	return func(be backend, addr, n uintptr) error { return be.protect(addr, n, int(p)) }
 }
 
 // guardOp returns the guard operation and where it reports the kind of guard it installed.
@@ -66,46 +23,4 @@ func guardOp() (func(be backend, addr, n uintptr) error, *string) {
 		kind = "mprotect"
 		return be.protect(addr, n, unix.PROT_NONE)
 	}, &kind
-}
-
-// Wipe zeroes b[:cap(b)] with stores the compiler cannot remove (the memory stays reachable
-// through b, so no store to it is dead). It works on any slice, Go heap and stack included,
-// and stays in Go whatever the backend: a call into C would cost more than wiping a small
-// secret, and would need the slice's address as an integer, which a moving stack invalidates.
-func Wipe(b []byte) { clear(b[:cap(b)]) }
-
-// rangeOp runs op on the pages of b, which must lie inside a live mapping from Alloc.
-func rangeOp(b []byte, what string, op func(be backend, addr, n uintptr) error) error {
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	live.RLock()
-	i := holding(addr)
-	var m *mapping
-	if i >= 0 {
-		m = live.m[i]
-	}
-	live.RUnlock()
-	if m != nil && m.owner != nil {
-		return fmt.Errorf("%w: %s of %#x+%d: %w", ErrInvalid, what, addr, cap(b), ErrNotOwned)
-	}
-	return m.rangeOp(b, what, op)
-}
-
-// rangeOp checks that b is a page-aligned, non-empty range inside m (nil: no mapping holds
-// b's first byte) and runs op on its pages.
-func (m *mapping) rangeOp(b []byte, what string, op func(be backend, addr, n uintptr) error) error {
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	if addr%uintptr(pageSize) != 0 || cap(b) == 0 {
-		return fmt.Errorf("%w: %s of %#x+%d: not a page-aligned, non-empty range", ErrInvalid, what, addr, cap(b))
-	}
-	if m == nil || addr-m.addr >= m.size || uintptr(cap(b)) > m.size-(addr-m.addr) {
-		return fmt.Errorf("%s: %w: %#x+%d", what, ErrNotMapped, addr, cap(b))
-	}
-	n := uintptr(roundUp(uint64(cap(b)), uint64(pageSize)))
-	if n > m.size-(addr-m.addr) {
-		return fmt.Errorf("%w: %s of %#x+%d runs past its mapping", ErrInvalid, what, addr, cap(b))
-	}
-	if err := op(m.be, addr, n); err != nil {
-		return fmt.Errorf("offheap: %s %#x+%d: %w", what, addr, n, err)
-	}
-	return nil
 }

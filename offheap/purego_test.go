@@ -1,4 +1,4 @@
-//go:build zeropool_purego
+//go:build linux && zeropool_purego && !zeropool_portable
 
 package offheap
 

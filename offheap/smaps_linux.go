@@ -1,3 +1,5 @@
+//go:build linux && !zeropool_portable
+
 package offheap
 
 import (
@@ -13,6 +15,9 @@ import (
 // as /proc/self/smaps lists them: "lo" locked, "dd" no dump, "wf" wipe on fork, "dc" do not
 // copy on fork, "hg" huge page advised, "rd wr" access, and so on. A mapping can be split into
 // several VMAs (by locking or protecting part of it); this reads the one at b.
+//
+// /proc/self/smaps is Linux's: on other systems VmFlags returns an error wrapping
+// ErrUnsupported.
 func VmFlags(b []byte) ([]string, error) {
 	return vmFlagsAt(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
 }
@@ -54,7 +59,8 @@ func vmaRange(line string) (lo, hi uint64, ok bool) {
 	return lo, hi, err1 == nil && err2 == nil
 }
 
-// HasVmFlags reports whether the VMA at b carries every one of want.
+// HasVmFlags reports whether the VMA at b carries every one of want. On other systems it
+// returns VmFlags's error.
 func HasVmFlags(b []byte, want ...string) (bool, error) {
 	got, err := VmFlags(b)
 	if err != nil {

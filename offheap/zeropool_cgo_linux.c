@@ -1,4 +1,4 @@
-//go:build cgo && !zeropool_nocgo
+//go:build cgo && !zeropool_nocgo && !zeropool_portable
 
 // The cgo backend compiles the one C source of the mapping recipe into the binary.
 #include "../csrc/zeropool.c"

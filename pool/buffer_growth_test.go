@@ -44,6 +44,7 @@ func mappedBytes(t *testing.T, s span) uintptr {
 // storage of at most 4 MiB it grew out of: the larger storage it passed (8 to 128 MiB) went
 // back to the system as soon as the Buffer left it, as the kernel's maps show.
 func TestBufferGrowthGivesBackLargeStorage(t *testing.T) {
+	pool.NeedsMappedMemory(t, "storage given back to the system, as the kernel's maps show")
 	const total = 256 << 20
 	p := testPool(t, pool.Config{})
 	chunk := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB

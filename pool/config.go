@@ -221,6 +221,7 @@ func (c Config) withDefaults() (Config, error) {
 	if err := offheap.CheckBackend(c.Backend); err != nil {
 		bad("Backend %q: %w", c.Backend, err)
 	}
+	errs = append(errs, c.systemRefusals()...)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}

@@ -64,4 +64,23 @@
 // with canaries); Freeze, Melt and Purge act on its buffers, and Config.SecretMem takes its
 // memory out of the kernel's direct map. A Config.Debug pool makes every idle buffer
 // inaccessible, so a touch after Put faults at once.
+//
+// # Other systems
+//
+// The package builds on every system with the same API, but what it promises about memory
+// is Linux's. Elsewhere its memory comes from offheap's portable backend, meant for
+// development and tests (a service developed on macOS or Windows and deployed on Linux), with
+// no off-heap or pinning guarantee: where golang.org/x/sys/unix has mmap (darwin, freebsd and
+// the other BSDs, solaris, aix) buffers are mmap'd memory outside the Go heap; on windows,
+// plan9, js and wasip1 they are Go memory that the pool holds (on the Go heap, counted by
+// the collector; a request larger than the system can back ends the process as make does).
+// Get, Put, Trim, Close, Stats, Regions, Owner, Preallocate, Buffer, Sized and the rest work
+// as on Linux; Trim's discard of free slots is refused over Go memory and counted in
+// Stats.UnreleasedBytes. Pinned stays best effort: nothing is pinned, and every mapping counts
+// in Stats.PinFailures. Debug works where the memory is mmap'd (idle buffers are made
+// PROT_NONE with mprotect, and stay so through Trim) and is refused over Go memory.
+// NewWithConfig refuses, with an error that wraps ErrInvalidConfig and offheap.ErrUnsupported
+// (so errors.ErrUnsupported) and names the feature and the system: Secure, SecretMem,
+// RequirePinned with Pinned or Secure, OnMap and OnUnmap (they exist to register regions
+// with the kernel; package iouring refuses its tables there too), and DontFork.
 package pool

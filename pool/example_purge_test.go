@@ -1,3 +1,5 @@
+//go:build linux && !zeropool_portable
+
 package pool_test
 
 import (

@@ -12,6 +12,7 @@ import (
 // With hundreds of MiB out, the Go heap grows by less than 1% of those bytes: the buffers are
 // not Go objects, and the pool's bookkeeping per buffer is small.
 func TestBuffersDoNotGrowGoHeap(t *testing.T) {
+	needsMappedMemory(t, "buffers outside the Go heap")
 	const n, size = 48, 8 << 20
 	const out = n * size
 	p := newPool(t, Config{})

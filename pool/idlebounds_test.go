@@ -174,6 +174,7 @@ func TestMaxBuffersPerShardBoundsLooseBuffers(t *testing.T) {
 // pool that may keep 8 MiB idle; the rest goes back to the system at once, so resident memory
 // stays within the bound.
 func TestMaxIdleBytesBoundsResidentMemory(t *testing.T) {
+	needsMappedMemory(t, "resident memory given back when a buffer is unmapped")
 	const MiB = 1 << 20
 	const bound = 8 * MiB
 	p := newPool(t, Config{MaxIdleBytes: bound})

@@ -1,3 +1,5 @@
+//go:build linux
+
 package pool
 
 import (
@@ -20,6 +22,7 @@ import (
 // runs in a child process, which fills its own map count (lowering vm.max_map_count would
 // change it for the whole system).
 func TestUnmapRefusedAtMapCountLimit(t *testing.T) {
+	needsLinux(t, "vm.max_map_count")
 	if err := procfs.CanFillMapCount(); err != nil {
 		t.Skip(err)
 	}

@@ -27,6 +27,7 @@ func TestGoMemoryLimitLeavesRoomForThePool(t *testing.T) {
 		memLimitChild(t, cg, os.Getenv("ZEROPOOL_TEST_MODE"), limit)
 		return
 	}
+	needsMappedMemory(t, "pool memory the Go runtime does not count")
 	if raceEnabled {
 		t.Skip("the race detector's shadow memory counts against the cgroup's limit and not against Go's; make test runs this test in its other modes")
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -241,17 +240,7 @@ var catalogue = []misuseRow{
 		prepare: func(f *misuseFixture) func() error {
 			b := f.p.Get(512 << 10)
 			f.later(func() { assert.NoError(f.t, f.p.Put(b)) })
-			at := addrOf(b) + 1<<20
-			raw, err := unix.MmapPtr(-1, 0, ptr(at), 4096, unix.PROT_READ|unix.PROT_WRITE,
-				unix.MAP_ANON|unix.MAP_PRIVATE|unix.MAP_FIXED_NOREPLACE)
-			if err != nil {
-				f.t.Skipf("cannot map at %#x: %v", at, err)
-			}
-			f.later(func() { assert.NoError(f.t, unix.MunmapPtr(raw, 4096)) })
-			if uintptr(raw) != at { // kernels before 4.17 take the address as a hint
-				f.t.Skipf("the kernel mapped %#x instead of %#x", uintptr(raw), at)
-			}
-			return put(f, unsafe.Slice((*byte)(raw), 4096))
+			return put(f, foreignMmapAt(f, addrOf(b)+1<<20))
 		},
 	},
 	{
@@ -403,14 +392,6 @@ var catalogue = []misuseRow{
 		row.when = func(f *misuseFixture) bool { return f.kind == "default" && name != "" }
 		return row
 	}(),
-}
-
-// foreignMmap maps 1 MiB the pool knows nothing of, unmapped when the row ends.
-func foreignMmap(f *misuseFixture) []byte {
-	m, err := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
-	require.NoError(f.t, err)
-	f.later(func() { assert.NoError(f.t, unix.Munmap(m)) })
-	return m
 }
 
 func TestMisuseCatalogue(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package pool
 
 import (
@@ -18,6 +20,7 @@ import (
 // VmLck count grows by the bytes mapped. Needs CAP_IPC_LOCK (as root), which lifts
 // RLIMIT_MEMLOCK; TestPinningDegradesGracefully covers the unprivileged case.
 func TestPinnedPool(t *testing.T) {
+	needsLinux(t, "pinning (mlock, VmLck)")
 	if !hasCapIPCLock() {
 		t.Skip("needs CAP_IPC_LOCK (run as root) so that mlock is not bounded by RLIMIT_MEMLOCK")
 	}
@@ -62,6 +65,7 @@ func TestPinnedPool(t *testing.T) {
 // working unpinned and says so in Stats. The test runs in a child process as uid/gid 65534
 // with RLIMIT_MEMLOCK lowered to 64 KiB.
 func TestPinningDegradesGracefully(t *testing.T) {
+	needsLinux(t, "pinning (mlock, RLIMIT_MEMLOCK)")
 	if childtest.Is(t.Name()) {
 		pinningChild(t)
 		return

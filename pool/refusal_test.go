@@ -1,3 +1,5 @@
+//go:build linux
+
 package pool
 
 import (
@@ -17,6 +19,7 @@ import (
 // plus 4 GiB, so that an 8 GiB mapping fails: once for a size above MaxBufferSize, once for a
 // pooled size class with a mapping of its own.
 func TestTryGetSystemRefusal(t *testing.T) {
+	needsMappedMemory(t, "the system refusing memory with an error")
 	if childtest.Is(t.Name()) {
 		refusalChild(t)
 		return

@@ -1,3 +1,5 @@
+//go:build linux
+
 package pool
 
 import (
@@ -42,6 +44,7 @@ func requireSecretMem(t *testing.T) {
 // them (EIO), where it reads a Secure pool's and an ordinary pool's buffers. They are still
 // locked, out of core dumps and out of forked children.
 func TestSecretMemHidesFromProcMem(t *testing.T) {
+	needsLinux(t, "Secure pools with SecretMem (memfd_secret)")
 	requireSecretMem(t)
 	key := []byte("0123456789abcdef0123456789abcdef")
 	for _, tc := range []struct {
@@ -80,6 +83,7 @@ func TestSecretMemHidesFromProcMem(t *testing.T) {
 // unprivileged child) a Get that needs more secret memory than the limit fails with a clear
 // error, and the pool keeps serving what fits.
 func TestSecretMemRefusals(t *testing.T) {
+	needsLinux(t, "Secure pools with SecretMem (memfd_secret)")
 	if childtest.Is(t.Name()) {
 		secretMemChild(t)
 		return

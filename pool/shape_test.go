@@ -79,6 +79,7 @@ func TestGetOversizeShape(t *testing.T) {
 
 // The off-heap check must be able to fail: the same helper says yes for heap memory.
 func TestOnGoHeapRecognizesHeapMemory(t *testing.T) {
+	needsMappedMemory(t, "pool memory outside the Go heap")
 	for _, n := range []int{16, 4096, 1 << 20} {
 		b := make([]byte, n)
 		assert.True(t, onGoHeap(b), "make([]byte, %d) is on the Go heap", n)

@@ -3,13 +3,10 @@ package pool
 import (
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/zeropool-go/zeropool/offheap"
 )
@@ -24,33 +21,6 @@ func rssAnon(t *testing.T) int64 {
 	return procStatus(t, "RssAnon")
 }
 
-// resident returns how many bytes of the buffers' pages are in RAM, as mincore(2) sees them;
-// pages no longer mapped count as not resident. Unlike the process's RssAnon, which moves with
-// everything else the process does (the race detector's shadow memory among it), it measures
-// the pool's memory alone.
-func resident(t *testing.T, bufs [][]byte) int64 {
-	t.Helper()
-	pg := offheap.PageSize()
-	var n int64
-	vec := make([]byte, 0, 1024)
-	for _, b := range bufs {
-		b = b[:cap(b)]
-		pages := (len(b) + pg - 1) / pg
-		vec = slices.Grow(vec[:0], pages)[:pages]
-		_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&vec[0])))
-		if errno == unix.ENOMEM {
-			continue // unmapped
-		}
-		require.Zero(t, errno, "mincore: %v", errno)
-		for _, v := range vec {
-			if v&1 != 0 {
-				n += int64(pg)
-			}
-		}
-	}
-	return n
-}
-
 // touchPages writes one byte into every page of b[:cap(b)], so that all of it is resident.
 func touchPages(b []byte) {
 	b = b[:cap(b)]
@@ -62,6 +32,7 @@ func touchPages(b []byte) {
 // Trim gives idle memory back to the system: with 64 MiB idle and resident (half in mappings
 // of their own, half in slabs), resident memory falls by about as much.
 func TestTrimReleasesResidentMemory(t *testing.T) {
+	needsMappedMemory(t, "resident memory given back by Trim")
 	const MiB = 1 << 20
 	p := newPool(t, Config{MaxBuffersPerShard: 1024}) // room to keep every buffer idle
 	base := rssAnon(t)
@@ -102,6 +73,7 @@ func TestTrimReleasesResidentMemory(t *testing.T) {
 // unlocked first (the kernel refuses to discard locked pages), then discarded; the slab is
 // locked again when a slot is reused.
 func TestTrimReleasesPinnedFreeSlots(t *testing.T) {
+	needsLinux(t, "pinning (mlock, VmLck)")
 	if !hasCapIPCLock() {
 		t.Skip("needs CAP_IPC_LOCK to pin 2 MiB slabs")
 	}

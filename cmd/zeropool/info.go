@@ -9,9 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/zeropool-go/zeropool/offheap"
 	"github.com/zeropool-go/zeropool/pool"
@@ -116,6 +113,9 @@ func gatherInfo() []section {
 }
 
 func howToGet(backend string) string {
+	if slices.Contains(offheap.Backends(), "portable") {
+		return "Linux's; this build has the portable backend only"
+	}
 	switch backend {
 	case "cgo":
 		return "build with CGO_ENABLED=1 and a C compiler"
@@ -201,31 +201,13 @@ func pinVerdict(p pinProbe, capIPCLock bool, soft uint64, softKnown bool) string
 	switch {
 	case capIPCLock:
 		return fmt.Sprintf("yes (a test mapping of %d pages was locked; no limit applies)", p.pages)
-	case softKnown && soft == unix.RLIM_INFINITY:
+	case softKnown && soft == rlimInfinity:
 		return fmt.Sprintf("yes (a test mapping of %d pages was locked; RLIMIT_MEMLOCK is unlimited)", p.pages)
 	case softKnown:
 		return fmt.Sprintf("yes, up to %s locked per process (RLIMIT_MEMLOCK); beyond it mappings stay unpinned and count as Stats.PinFailures",
 			formatBytes(int64(soft)))
 	}
 	return fmt.Sprintf("yes (a test mapping of %d pages was locked)", p.pages)
-}
-
-func lockErrnoHint(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return ""
-	}
-	switch errno {
-	case unix.EPERM:
-		return " (EPERM: RLIMIT_MEMLOCK is 0 and the process lacks CAP_IPC_LOCK)"
-	case unix.ENOMEM:
-		return " (ENOMEM: RLIMIT_MEMLOCK is too small or used up, and the process lacks CAP_IPC_LOCK)"
-	case unix.EAGAIN:
-		return " (EAGAIN: the kernel could not lock the pages)"
-	case unix.ENOSYS:
-		return " (ENOSYS: mlock is not available, perhaps filtered by seccomp)"
-	}
-	return ""
 }
 
 func orErr(s string, err error) string {

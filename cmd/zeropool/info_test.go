@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/zeropool-go/zeropool/internal/procfs"
 	"github.com/zeropool-go/zeropool/offheap"
@@ -95,7 +94,7 @@ func TestStatusParsing(t *testing.T) {
 func TestPinVerdict(t *testing.T) {
 	ok := pinProbe{pages: 4, locked: true}
 	assert.Contains(t, pinVerdict(ok, true, 8<<20, true), "no limit applies")
-	assert.Contains(t, pinVerdict(ok, false, unix.RLIM_INFINITY, true), "unlimited")
+	assert.Contains(t, pinVerdict(ok, false, rlimInfinity, true), "unlimited")
 	assert.Contains(t, pinVerdict(ok, false, 8<<20, true), "up to 8 MiB")
 
 	eperm := pinProbe{pages: 4, err: syscall.EPERM}
@@ -107,7 +106,7 @@ func TestPinVerdict(t *testing.T) {
 }
 
 func TestFormatLimit(t *testing.T) {
-	assert.Equal(t, "unlimited", formatLimit(unix.RLIM_INFINITY))
+	assert.Equal(t, "unlimited", formatLimit(rlimInfinity))
 	assert.Equal(t, "8 MiB (8388608 bytes)", formatLimit(8<<20))
 }
 

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/zeropool-go/zeropool/internal/procfs"
 )
 
@@ -61,17 +59,8 @@ func hasCapIPCLock() (bool, error) {
 	return hasCap(v, capIPCLock)
 }
 
-// memlockLimit returns RLIMIT_MEMLOCK; unlimited is unix.RLIM_INFINITY.
-func memlockLimit() (soft, hard uint64, err error) {
-	var r unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &r); err != nil {
-		return 0, 0, err
-	}
-	return r.Cur, r.Max, nil
-}
-
 func formatLimit(n uint64) string {
-	if n == unix.RLIM_INFINITY {
+	if n == rlimInfinity {
 		return "unlimited"
 	}
 	return fmt.Sprintf("%s (%d bytes)", formatBytesU(n), n)
@@ -90,16 +79,6 @@ func maxMapCount() (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-// kernel returns the system name, release and machine, as uname -srm prints them.
-func kernel() (string, error) {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return "", err
-	}
-	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:]) + " " +
-		unix.ByteSliceToString(u.Machine[:]), nil
 }
 
 // peakRSS returns the process's peak resident set size (VmHWM).

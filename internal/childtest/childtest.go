@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,19 +70,18 @@ func Run(t testing.TB, test string, o Options) (string, error) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	env := append(append(os.Environ(), envName+"="+test), o.Env...)
-	var cred *syscall.Credential
-	if o.Unprivileged && os.Geteuid() == 0 {
+	asNobody := o.Unprivileged && os.Geteuid() == 0 // Geteuid is -1 where there are no uids
+	if asNobody {
 		exe, env = unprivileged(t, exe, env, o.CopyFiles)
-		cred = &syscall.Credential{Uid: Nobody, Gid: Nobody}
 	}
 	// The bound keeps a wedged child from hanging the suite; it is not a timing assertion.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, "-test.run=^"+test+"$", "-test.v", "-test.count=1")
 	cmd.Env = env
-	if cred != nil {
+	if asNobody {
 		cmd.Dir = filepath.Dir(exe)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		runAsNobody(cmd)
 	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err

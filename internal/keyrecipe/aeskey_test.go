@@ -1,3 +1,5 @@
+//go:build linux
+
 package keyrecipe
 
 // roundKey2 writes AES-256's third round key (words 8 to 11 of FIPS-197's key expansion) of

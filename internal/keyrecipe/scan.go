@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package keyrecipe tests the recipe for the copies of a key that no pool can protect: the
 // key schedules and cipher states that crypto libraries build on the Go heap from a key kept
 // in a Secure pool. It holds Scan, a search of the whole process's readable memory for given

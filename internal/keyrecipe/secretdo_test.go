@@ -1,4 +1,4 @@
-//go:build goexperiment.runtimesecret
+//go:build linux && goexperiment.runtimesecret
 
 package keyrecipe
 

@@ -42,8 +42,10 @@ type backendSlot struct {
 
 // preference orders every backend this package has, best first: the native recipe compiled
 // into the binary (one crossing per mapping, nothing to find at run time), the same recipe
-// loaded from a shared library, then the system calls made from Go, which always work.
-var preference = []string{"cgo", "purego", "syscall"}
+// loaded from a shared library, then the system calls made from Go, which always work on
+// Linux. The portable backend is the only one of other systems (and of Linux builds with the
+// zeropool_portable tag), never compiled beside the others.
+var preference = []string{"cgo", "purego", "syscall", "portable"}
 
 // backends lists the compiled-in backends in the order of preference. Build-tagged files add
 // to it from init; nothing is loaded until chosen.

@@ -1,3 +1,5 @@
+//go:build !zeropool_portable
+
 package offheap
 
 import (
@@ -5,21 +7,10 @@ import (
 	"errors"
 	"os"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// mapOwned maps an owned mapping with the named backend and unmaps it when the test ends,
-// unless the test did.
-func mapOwned(t *testing.T, be string, size int, opts ...Option) *Mapping {
-	t.Helper()
-	m, err := Map(size, append(opts, WithBackend(be))...)
-	require.NoError(t, err, "Map(%d) with the %s backend", size, be)
-	t.Cleanup(func() { _ = m.Unmap() })
-	return m
-}
 
 // testMapping: a Mapping is an ordinary live mapping to its holder: its methods act on it as
 // the package-level functions act on memory from Alloc.
@@ -82,55 +73,6 @@ func testMapping(t *testing.T, be string) {
 	assert.NotEmpty(t, g.Info().Guard)
 	assert.True(t, vmFlagSet(t, addrOf(gb))["dd"])
 	assert.True(t, writeFaults(t, addrOf(gb)+uintptr(pg)), "the upper guard page")
-}
-
-// testMappingBadArguments: a Mapping's methods refuse what the package-level ones refuse, and
-// any memory outside the Mapping, including another live mapping.
-func testMappingBadArguments(t *testing.T, be string) {
-	pg := PageSize()
-	for _, size := range []int{0, -1, maxSize + 1} {
-		m, err := Map(size, WithBackend(be))
-		assert.ErrorIs(t, err, ErrInvalid, "Map(%d)", size)
-		assert.Nil(t, m)
-	}
-	_, err := Map(pg, Align(3), WithBackend(be))
-	assert.ErrorIs(t, err, ErrInvalid, "Map with a bad alignment")
-	_, err = Map(pg, WithBackend("nope"))
-	assert.ErrorIs(t, err, ErrUnknownBackend)
-
-	m := mapOwned(t, be, 2*pg)
-	other := alloc(t, be, pg)
-	neighbour := mapOwned(t, be, pg)
-	b := m.Bytes()
-	fill(b, 9)
-	heap := heapPages(1)
-	pastEnd := unsafe.Slice(&b[0], cap(b)+pg) // never touched: only its bounds are looked at
-	ops := []struct {
-		name string
-		op   func([]byte) error
-	}{
-		{"Lock", m.Lock},
-		{"Unlock", m.Unlock},
-		{"Protect", func(b []byte) error { return m.Protect(b, ProtNone) }},
-		{"Discard", m.Discard},
-		{"Guard", func(b []byte) error { _, err := m.Guard(b); return err }},
-	}
-	for _, o := range ops {
-		assert.ErrorIs(t, o.op(heap), ErrNotMapped, "%s of heap memory", o.name)
-		assert.ErrorIs(t, o.op(other), ErrNotMapped, "%s of a mapping from Alloc", o.name)
-		assert.ErrorIs(t, o.op(neighbour.Bytes()), ErrNotMapped, "%s of another Mapping", o.name)
-		assert.ErrorIs(t, o.op(pastEnd), ErrNotMapped, "%s past the end", o.name)
-		assert.ErrorIs(t, o.op(b[1:]), ErrInvalid, "%s off a page boundary", o.name)
-		assert.ErrorIs(t, o.op(b[:0:0]), ErrInvalid, "%s of an empty range", o.name)
-		assert.ErrorIs(t, o.op(nil), ErrInvalid, "%s of nil", o.name)
-	}
-	assert.Equal(t, 2*pg, bytes.Count(b, []byte{9}), "nothing changed")
-
-	var null *Mapping
-	assert.ErrorIs(t, null.Unmap(), ErrInvalid, "Unmap of a nil Mapping")
-	assert.ErrorIs(t, null.Protect(b, ProtRead), ErrInvalid, "Protect on a nil Mapping")
-	assert.Nil(t, null.Bytes())
-	assert.Equal(t, Info{}, null.Info())
 }
 
 // testPackageOpsRefuseOwned: Free and the package-level range operations refuse memory of a

@@ -6,7 +6,6 @@ import (
 	"os"
 	"sort"
 	"sync"
-	"syscall"
 	"unsafe"
 )
 
@@ -31,7 +30,20 @@ var (
 	// memory: it lacks memfd_secret(2) (before Linux 5.14), has it disabled
 	// (secretmem.enable=0), or a seccomp filter forbids it. It wraps the errno.
 	ErrSecretMem = errors.New("offheap: no secret memory (memfd_secret) in this kernel")
+	// ErrUnsupported is wrapped, with the feature's name and the system's, into the error of
+	// everything this build cannot do. Linux has every feature; the portable backend of other
+	// systems (see the package documentation) refuses what needs Linux: the options NoDump,
+	// WipeOnFork, DontFork and SecretMem, PinRequired, Lock and Unlock, VmFlags, and, where
+	// it backs mappings with Go memory, GuardPages, Protect, Guard and Discard. It matches
+	// errors.ErrUnsupported as well.
+	ErrUnsupported error = unsupportedError{}
 )
+
+// unsupportedError is ErrUnsupported: errors.Is matches it and errors.ErrUnsupported.
+type unsupportedError struct{}
+
+func (unsupportedError) Error() string        { return "offheap: not supported on this system" }
+func (unsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }
 
 var pageSize = os.Getpagesize()
 
@@ -110,22 +122,14 @@ func newMapping(size int, opts []Option, owner *Mapping) (*mapping, error) {
 	s := &m.spec
 	*s = mapSpec{size: roundUp(uint64(size), uint64(pageSize)), align: c.align, flags: c.flags &^ specLockRequired}
 	if err := be.mapRegion(s); err != nil {
-		err = fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err)
-		if s.flags&specSecretMem != 0 {
-			switch {
-			case errors.Is(err, syscall.ENOSYS), errors.Is(err, syscall.EPERM):
-				err = fmt.Errorf("%w: %w", ErrSecretMem, err)
-			case errors.Is(err, syscall.EAGAIN):
-				err = fmt.Errorf("%w: secret memory is locked and charged to RLIMIT_MEMLOCK: %w", ErrPinFailed, err)
-			}
-		}
+		err = mapError(s.flags, fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err))
 		if s.total != 0 {
 			err = strand(be, uintptr(s.base), uintptr(s.total), err)
 		}
 		return nil, err
 	}
 	if c.flags&specLockRequired != 0 && s.result&resultLocked == 0 {
-		err := fmt.Errorf("%w: %d bytes (%s backend): %w", ErrPinFailed, size, be.name(), syscall.Errno(-s.lockErr))
+		err := fmt.Errorf("%w: %d bytes (%s backend): %w", ErrPinFailed, size, be.name(), lockError(s.lockErr))
 		if uerr := be.unmap(uintptr(s.base), uintptr(s.total)); uerr != nil {
 			err = strand(be, uintptr(s.base), uintptr(s.total), err)
 		}
@@ -168,12 +172,7 @@ func Free(b []byte) error {
 func unmapLocked(i int) error {
 	m := live.m[i]
 	if err := m.be.unmap(m.base, m.total); err != nil {
-		hint := ""
-		if errors.Is(err, syscall.ENOMEM) {
-			hint = " (at vm.max_map_count the kernel cannot split a merged run of mappings to " +
-				"unmap one from its middle; the mapping stays live: unmap others and try again)"
-		}
-		return fmt.Errorf("offheap: unmap %#x+%d: %w%s", m.base, m.total, err, hint)
+		return fmt.Errorf("offheap: unmap %#x+%d: %w%s", m.base, m.total, err, unmapHint(err))
 	}
 	live.m = append(live.m[:i], live.m[i+1:]...)
 	if len(live.stranded) != 0 {
@@ -234,7 +233,7 @@ func (m *mapping) info() Info {
 	in := Info{Size: int(m.size), Mapped: int(m.total), Backend: m.be.name(), Locked: m.spec.result&resultLocked != 0,
 		SecretMem: m.spec.flags&specSecretMem != 0}
 	if m.spec.lockErr != 0 {
-		in.LockErr = syscall.Errno(-m.spec.lockErr)
+		in.LockErr = lockError(m.spec.lockErr)
 	}
 	if m.spec.flags&specGuard != 0 {
 		in.Guard = "mprotect"
