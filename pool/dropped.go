@@ -100,16 +100,9 @@ func dropPool(d *dropped) {
 		}
 		process.mapped.Add(-r.mapped)
 	}
-	stuck := d.book.stuck
-	d.book.stuck = nil
-	for _, m := range stuck {
-		size := int64(m.Info().Mapped)
-		if err := m.Unmap(); err != nil {
-			d.book.stuck = append(d.book.stuck, m) // kept, counted in MappedBytes; nothing retries them
-			continue
-		}
-		process.mapped.Add(-size)
-	}
+	var unmapped int64
+	d.book.stuck, unmapped = unmapStuck(d.book.stuck) // what is refused again stays counted; nothing retries it
+	process.mapped.Add(-unmapped)
 	if out > 0 {
 		process.droppedOut.Add(out)
 		process.droppedOutB.Add(outBytes)

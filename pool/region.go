@@ -346,17 +346,26 @@ func (p *BufferPool) retryStuck() int64 {
 	stuck := p.book.stuck
 	p.book.stuck = nil
 	p.growMu.Unlock()
-	var n int64
+	kept, n := unmapStuck(stuck)
+	if len(kept) > 0 {
+		p.growMu.Lock()
+		p.book.stuck = append(p.book.stuck, kept...)
+		p.growMu.Unlock()
+	}
+	p.addMapped(-n)
+	return n
+}
+
+// unmapStuck tries again to unmap mappings the kernel refused to unmap before. It returns
+// those it refuses again, and the bytes it unmapped.
+func unmapStuck(stuck []*offheap.Mapping) (kept []*offheap.Mapping, unmapped int64) {
 	for _, m := range stuck {
 		size := int64(m.Info().Mapped)
 		if err := m.Unmap(); err != nil {
-			p.growMu.Lock()
-			p.book.stuck = append(p.book.stuck, m)
-			p.growMu.Unlock()
+			kept = append(kept, m)
 			continue
 		}
-		p.addMapped(-size)
-		n += size
+		unmapped += size
 	}
-	return n
+	return kept, unmapped
 }

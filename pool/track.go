@@ -198,13 +198,6 @@ func (p *BufferPool) Tracked() []TrackedBuffer {
 	return p.tracks.list()
 }
 
-// countDown counts a fast-path Get of a pool that tracks, and reports whether the fast path
-// may serve it: false when it is the P's turn to track one, which the slow path does.
-func (pc *pcache) countDown() bool {
-	pc.track--
-	return pc.track != 0
-}
-
 // sampleSlow counts down a Get that a slow path serves (class c, or -1 for a size with no
 // class) and reports whether to track it.
 func (p *BufferPool) sampleSlow(c int) bool {
