@@ -3,12 +3,9 @@
 package offheap
 
 import (
-	"bytes"
-	"math"
 	"os"
 	"slices"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -222,26 +219,7 @@ func testProtect(t *testing.T, be string) {
 	pg := PageSize()
 	b := alloc(t, be, 2*pg)
 	fill(b, 7)
-	first, a := b[:pg:pg], addrOf(b)
-
-	require.NoError(t, Protect(first, ProtNone))
-	assert.True(t, readFaults(t, a), "read of a ProtNone page")
-	assert.True(t, writeFaults(t, a+uintptr(pg)-1), "write to a ProtNone page")
-	assert.False(t, writeFaults(t, a+uintptr(pg)), "the next page keeps its access")
-	assert.False(t, vmFlagSet(t, a)["rd"])
-
-	require.NoError(t, Protect(first, ProtRead))
-	assert.False(t, readFaults(t, a))
-	assert.Equal(t, byte(7), sink, "contents survive protection changes")
-	assert.True(t, writeFaults(t, a), "write to a ProtRead page")
-
-	require.NoError(t, Protect(first, ProtReadWrite))
-	assert.False(t, writeFaults(t, a))
-	assert.Equal(t, byte(1), b[0])
-
-	require.NoError(t, Protect(b, ProtNone))
-	assert.True(t, writeFaults(t, a+uintptr(2*pg)-1))
-	require.NoError(t, Protect(b, ProtReadWrite))
+	checkProtect(t, b, func(a uintptr) { assert.False(t, vmFlagSet(t, a)["rd"]) })
 }
 
 func testLockUnlock(t *testing.T, be string) {
@@ -284,49 +262,12 @@ func testGuard(t *testing.T, be string) {
 	pg := PageSize()
 	b := alloc(t, be, 3*pg)
 	fill(b, 5)
-	mid := addrOf(b) + uintptr(pg)
-	kind, err := Guard(b[pg : 2*pg : 2*pg])
-	require.NoError(t, err)
-	assert.Contains(t, []string{"madvise", "mprotect"}, kind)
-	assert.True(t, writeFaults(t, mid), "the guard's first byte")
-	assert.True(t, readFaults(t, mid+uintptr(pg)-1), "the guard's last byte")
-	assert.False(t, writeFaults(t, mid-1), "the page before keeps its access")
-	assert.False(t, writeFaults(t, mid+uintptr(pg)), "the page after keeps its access")
-	assert.Equal(t, byte(5), b[0])
-
-	_, err = Guard(heapPages(1))
-	assert.ErrorIs(t, err, ErrNotMapped, "Guard of heap memory")
+	checkGuard(t, b, "madvise", "mprotect")
 }
 
 func testRangeOpsRefuseForeign(t *testing.T, be string) {
 	pg := PageSize()
-	heap := heapPages(2)
-	fill(heap, 0x33)
-	b := alloc(t, be, 3*pg)
-	freed, err := Alloc(pg, WithBackend(be))
-	require.NoError(t, err)
-	require.NoError(t, Free(freed))
-	pastEnd := unsafe.Slice(&b[0], cap(b)+pg) // never touched: only its bounds are looked at
-
-	ops := []struct {
-		name string
-		op   func([]byte) error
-	}{
-		{"Lock", Lock},
-		{"Unlock", Unlock},
-		{"Protect", func(b []byte) error { return Protect(b, ProtNone) }},
-		{"Discard", Discard},
-	}
-	for _, o := range ops {
-		assert.ErrorIs(t, o.op(heap), ErrNotMapped, "%s of heap memory", o.name)
-		assert.ErrorIs(t, o.op(freed), ErrNotMapped, "%s of a freed mapping", o.name)
-		assert.ErrorIs(t, o.op(pastEnd), ErrNotMapped, "%s past the end of a mapping", o.name)
-		assert.ErrorIs(t, o.op(b[1:]), ErrInvalid, "%s of a range off a page boundary", o.name)
-		assert.ErrorIs(t, o.op(b[:0:0]), ErrInvalid, "%s of an empty range", o.name)
-		assert.ErrorIs(t, o.op(nil), ErrInvalid, "%s of nil", o.name)
-	}
-	assert.Equal(t, 2*pg, bytes.Count(heap, []byte{0x33}), "heap memory untouched")
-	fill(b, 1) // the mapping kept its access
+	b := checkRangeOpsRefuseForeign(t, be, rangeOps)
 	require.NoError(t, Discard(b[pg:]), "an interior range on a page boundary is fine")
 	assert.Equal(t, byte(1), b[0])
 }
@@ -337,30 +278,7 @@ func testBackendBadSpecs(t *testing.T, be string) {
 	bk, err := openBackend(be)
 	require.NoError(t, err)
 	pg := uint64(PageSize())
-	for i, c := range []struct {
-		s    mapSpec
-		want unix.Errno
-	}{
-		{mapSpec{size: 0, align: pg}, unix.EINVAL},
-		{mapSpec{size: pg - 1, align: pg}, unix.EINVAL},
-		{mapSpec{size: pg + 1, align: pg}, unix.EINVAL},
-		{mapSpec{size: pg, align: 0}, unix.EINVAL},
-		{mapSpec{size: pg, align: pg / 2}, unix.EINVAL},
-		{mapSpec{size: pg, align: 3 * pg}, unix.EINVAL},
-		{mapSpec{size: pg, align: pg, flags: specAllFlags + 1}, unix.EINVAL},
-		{mapSpec{size: pg, align: pg, flags: 1 << 31}, unix.EINVAL},
-		{mapSpec{size: math.MaxUint64 &^ (pg - 1), align: pg}, unix.ENOMEM},
-		{mapSpec{size: math.MaxUint64 &^ (pg - 1), align: pg, flags: specGuard}, unix.ENOMEM},
-		{mapSpec{size: pg, align: 1 << 62}, unix.ENOMEM},
-		{mapSpec{size: 1 << 50, align: pg}, unix.ENOMEM},
-	} {
-		s := c.s
-		s.result, s.base, s.total, s.addr, s.lockErr = 7, 1, 1, 1, 1
-		err := bk.mapRegion(&s)
-		assert.ErrorIs(t, err, c.want, "case %d: %+v", i, c.s)
-		assert.Equal(t, mapSpec{size: c.s.size, align: c.s.align, flags: c.s.flags}, s,
-			"case %d: outputs cleared", i)
-	}
+	checkBadSpecs(t, bk, badSpecs(unix.ENOMEM))
 
 	s := mapSpec{size: 2 * pg, align: pg, flags: specGuard | specNoGuardMadvise | specNoDump}
 	require.NoError(t, bk.mapRegion(&s))
@@ -374,17 +292,8 @@ func testBackendBadSpecs(t *testing.T, be string) {
 func testBackendBadRanges(t *testing.T, be string) {
 	bk, err := openBackend(be)
 	require.NoError(t, err)
-	pg := uintptr(PageSize())
-	s := mapSpec{size: uint64(2 * pg), align: uint64(pg)}
-	require.NoError(t, bk.mapRegion(&s))
-	a := uintptr(s.addr)
-	assert.ErrorIs(t, bk.unmap(a+1, pg), unix.EINVAL)
-	assert.ErrorIs(t, bk.unmap(a, 0), unix.EINVAL)
-	assert.ErrorIs(t, bk.protect(a, pg, 0x7fff0000), unix.EINVAL)
-	assert.ErrorIs(t, bk.protect(a+1, pg, unix.PROT_READ), unix.EINVAL)
-	assert.ErrorIs(t, bk.advise(a, pg, 12345), unix.EINVAL)
-	assert.ErrorIs(t, bk.advise(a+1, pg, unix.MADV_DONTNEED), unix.EINVAL)
-	require.NoError(t, bk.unmap(a, 2*pg))
+	a := checkBadRanges(t, bk, unix.MADV_DONTNEED)
+	require.NoError(t, bk.unmap(a, 2*uintptr(PageSize())))
 }
 
 // TestBackendsCompiledIn checks the list against this build's tags and the preference order.

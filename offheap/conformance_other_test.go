@@ -5,10 +5,8 @@ package offheap
 import (
 	"bytes"
 	"errors"
-	"math"
 	"syscall"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -193,31 +191,15 @@ func testPortableProtect(t *testing.T, be string) {
 	pg := PageSize()
 	b := alloc(t, be, 2*pg)
 	fill(b, 7)
-	first, a := b[:pg:pg], addrOf(b)
 	if goMemory {
+		first := b[:pg:pg]
 		for _, p := range []Prot{ProtNone, ProtRead, ProtReadWrite} {
 			requireUnsupported(t, Protect(first, p), "Protect (mprotect")
 		}
 		assert.Equal(t, 2*pg, bytes.Count(b, []byte{7}), "nothing changed")
 		return
 	}
-	require.NoError(t, Protect(first, ProtNone))
-	assert.True(t, readFaults(t, a), "read of a ProtNone page")
-	assert.True(t, writeFaults(t, a+uintptr(pg)-1), "write to a ProtNone page")
-	assert.False(t, writeFaults(t, a+uintptr(pg)), "the next page keeps its access")
-
-	require.NoError(t, Protect(first, ProtRead))
-	assert.False(t, readFaults(t, a))
-	assert.Equal(t, byte(7), sink, "contents survive protection changes")
-	assert.True(t, writeFaults(t, a), "write to a ProtRead page")
-
-	require.NoError(t, Protect(first, ProtReadWrite))
-	assert.False(t, writeFaults(t, a))
-	assert.Equal(t, byte(1), b[0])
-
-	require.NoError(t, Protect(b, ProtNone))
-	assert.True(t, writeFaults(t, a+uintptr(2*pg)-1))
-	require.NoError(t, Protect(b, ProtReadWrite))
+	checkProtect(t, b, nil)
 }
 
 // testPortableDiscard: fresh zero pages replace the discarded ones, and every page keeps the
@@ -265,81 +247,23 @@ func testPortableGuard(t *testing.T, be string) {
 		assert.Equal(t, "mprotect", kind)
 		return
 	}
-	mid := addrOf(b) + uintptr(pg)
-	kind, err := Guard(b[pg : 2*pg : 2*pg])
-	require.NoError(t, err)
-	assert.Equal(t, "mprotect", kind)
-	assert.True(t, writeFaults(t, mid), "the guard's first byte")
-	assert.True(t, readFaults(t, mid+uintptr(pg)-1), "the guard's last byte")
-	assert.False(t, writeFaults(t, mid-1), "the page before keeps its access")
-	assert.False(t, writeFaults(t, mid+uintptr(pg)), "the page after keeps its access")
+	mid := checkGuard(t, b, "mprotect")
 	require.NoError(t, Discard(b))
 	assert.True(t, writeFaults(t, mid), "a guard stays a guard through a discard")
-
-	_, err = Guard(heapPages(1))
-	assert.ErrorIs(t, err, ErrNotMapped, "Guard of heap memory")
 }
 
 func testPortableRangeOpsRefuseForeign(t *testing.T, be string) {
-	pg := PageSize()
-	heap := heapPages(2)
-	fill(heap, 0x33)
-	b := alloc(t, be, 3*pg)
-	freed, err := Alloc(pg, WithBackend(be))
-	require.NoError(t, err)
-	require.NoError(t, Free(freed))
-	pastEnd := unsafe.Slice(&b[0], cap(b)+pg) // never touched: only its bounds are looked at
-	for _, o := range []struct {
-		name string
-		op   func([]byte) error
-	}{
-		{"Lock", Lock},
-		{"Unlock", Unlock},
-		{"Protect", func(b []byte) error { return Protect(b, ProtNone) }},
-		{"Discard", Discard},
-		{"Guard", func(b []byte) error { _, err := Guard(b); return err }},
-	} {
-		assert.ErrorIs(t, o.op(heap), ErrNotMapped, "%s of heap memory", o.name)
-		assert.ErrorIs(t, o.op(freed), ErrNotMapped, "%s of a freed mapping", o.name)
-		assert.ErrorIs(t, o.op(pastEnd), ErrNotMapped, "%s past the end of a mapping", o.name)
-		assert.ErrorIs(t, o.op(b[1:]), ErrInvalid, "%s of a range off a page boundary", o.name)
-		assert.ErrorIs(t, o.op(b[:0:0]), ErrInvalid, "%s of an empty range", o.name)
-		assert.ErrorIs(t, o.op(nil), ErrInvalid, "%s of nil", o.name)
-	}
-	assert.Equal(t, 2*pg, bytes.Count(heap, []byte{0x33}), "heap memory untouched")
-	fill(b, 1) // the mapping kept its access
+	checkRangeOpsRefuseForeign(t, be, append(rangeOps[:len(rangeOps):len(rangeOps)],
+		namedRangeOp{"Guard", func(b []byte) error { _, err := Guard(b); return err }}))
 }
 
 func testPortableBackendBadSpecs(t *testing.T, be string) {
 	bk, err := openBackend(be)
 	require.NoError(t, err)
 	pg := uint64(PageSize())
-	for i, c := range []struct {
-		s    mapSpec
-		want error
-	}{
-		{mapSpec{size: 0, align: pg}, syscall.EINVAL},
-		{mapSpec{size: pg - 1, align: pg}, syscall.EINVAL},
-		{mapSpec{size: pg + 1, align: pg}, syscall.EINVAL},
-		{mapSpec{size: pg, align: 0}, syscall.EINVAL},
-		{mapSpec{size: pg, align: pg / 2}, syscall.EINVAL},
-		{mapSpec{size: pg, align: 3 * pg}, syscall.EINVAL},
-		{mapSpec{size: pg, align: pg, flags: specAllFlags + 1}, syscall.EINVAL},
-		{mapSpec{size: pg, align: pg, flags: 1 << 31}, syscall.EINVAL},
-		{mapSpec{size: math.MaxUint64 &^ (pg - 1), align: pg}, errNoMemory},
-		{mapSpec{size: math.MaxUint64 &^ (pg - 1), align: pg, flags: specGuard}, errNoMemory},
-		{mapSpec{size: pg, align: 1 << 62}, errNoMemory},
-		{mapSpec{size: 1 << 50, align: pg}, errNoMemory},
-		{mapSpec{size: pg, align: pg, flags: specNoDump}, ErrUnsupported},
-		{mapSpec{size: pg, align: pg, flags: specSecretMem | specLock}, ErrUnsupported},
-	} {
-		s := c.s
-		s.result, s.base, s.total, s.addr, s.lockErr = 7, 1, 1, 1, 1
-		err := bk.mapRegion(&s)
-		assert.ErrorIs(t, err, c.want, "case %d: %+v", i, c.s)
-		assert.Equal(t, mapSpec{size: c.s.size, align: c.s.align, flags: c.s.flags}, s,
-			"case %d: outputs cleared", i)
-	}
+	checkBadSpecs(t, bk, append(badSpecs(errNoMemory),
+		badSpec{mapSpec{size: pg, align: pg, flags: specNoDump}, ErrUnsupported},
+		badSpec{mapSpec{size: pg, align: pg, flags: specSecretMem | specLock}, ErrUnsupported}))
 
 	s := mapSpec{size: 2 * pg, align: pg, flags: specLock}
 	require.NoError(t, bk.mapRegion(&s))
@@ -362,15 +286,7 @@ func testPortableBackendBadRanges(t *testing.T, be string) {
 	bk, err := openBackend(be)
 	require.NoError(t, err)
 	pg := uintptr(PageSize())
-	s := mapSpec{size: uint64(2 * pg), align: uint64(pg)}
-	require.NoError(t, bk.mapRegion(&s))
-	a := uintptr(s.addr)
-	assert.ErrorIs(t, bk.unmap(a+1, pg), syscall.EINVAL)
-	assert.ErrorIs(t, bk.unmap(a, 0), syscall.EINVAL)
-	assert.ErrorIs(t, bk.protect(a, pg, 0x7fff0000), syscall.EINVAL)
-	assert.ErrorIs(t, bk.protect(a+1, pg, int(ProtRead)), syscall.EINVAL)
-	assert.ErrorIs(t, bk.advise(a, pg, 12345), syscall.EINVAL)
-	assert.ErrorIs(t, bk.advise(a+1, pg, adviceDiscard), syscall.EINVAL)
+	a := checkBadRanges(t, bk, adviceDiscard)
 	if goMemory {
 		assert.ErrorIs(t, bk.unmap(a, pg), syscall.EINVAL, "Go memory is given back whole")
 	}
