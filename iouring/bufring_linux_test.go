@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/zeropool-go/zeropool/internal/childtest"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -314,21 +313,10 @@ func TestNewBufRingErrors(t *testing.T) {
 // user's locked memory without showing them in VmPin.) The test runs in a child process as
 // uid/gid 65534.
 func TestBufRingMemlockLimit(t *testing.T) {
-	if childtest.Is(t.Name()) {
-		bufRingMemlockChild(t)
-		return
+	v := inUnprivilegedChild(t, bufRingMemlockChild)
+	if v == nil {
+		return // this is the child
 	}
-	childtest.SkipUnlessRoot(t)
-	if err := uringUnavailable(); err != nil {
-		t.Skip(err)
-	}
-	out, err := childtest.Run(t, t.Name(), childtest.Options{Unprivileged: true, CopyFiles: []string{"ZEROPOOL_LIB"}})
-	t.Logf("child output:\n%s", out)
-	require.NoError(t, err, "the child failed:\n%s", out)
-	assert.Contains(t, out, "--- PASS: "+t.Name())
-	v := childtest.Values(t, out)
-	require.Contains(t, v, "uid", "child output:\n%s", out)
-	assert.Equal(t, int64(childtest.Nobody), v["uid"], "the child ran unprivileged")
 	assert.Equal(t, int64(bufRingMemlock), v["memlock"])
 	assert.Equal(t, int64(1), v["refused"], "the ring beyond the limit failed with ErrMemlock")
 	assert.Equal(t, int64(1), v["received"], "the ring that fits received the stream")

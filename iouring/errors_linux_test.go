@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/zeropool-go/zeropool/internal/childtest"
 	"github.com/zeropool-go/zeropool/pool"
 )
 
@@ -291,21 +290,10 @@ func TestVmPinReturns(t *testing.T) {
 // (a Pinned pool locks as much again), as the child's VmPin and VmLck show. The test runs in
 // a child process as uid/gid 65534 with RLIMIT_MEMLOCK lowered.
 func TestMemlockLimit(t *testing.T) {
-	if childtest.Is(t.Name()) {
-		memlockChild(t)
-		return
+	v := inUnprivilegedChild(t, memlockChild)
+	if v == nil {
+		return // this is the child
 	}
-	childtest.SkipUnlessRoot(t)
-	if err := uringUnavailable(); err != nil {
-		t.Skip(err)
-	}
-	out, err := childtest.Run(t, t.Name(), childtest.Options{Unprivileged: true, CopyFiles: []string{"ZEROPOOL_LIB"}})
-	t.Logf("child output:\n%s", out)
-	require.NoError(t, err, "the child failed:\n%s", out)
-	assert.Contains(t, out, "--- PASS: "+t.Name())
-	v := childtest.Values(t, out)
-	require.Contains(t, v, "uid", "child output:\n%s", out)
-	assert.Equal(t, int64(childtest.Nobody), v["uid"], "the child ran unprivileged")
 	assert.Equal(t, int64(memlockLimit), v["memlock"])
 	assert.Equal(t, int64(1), v["memlock-refused"], "the Get beyond the limit failed with ErrMemlock")
 	assert.Equal(t, int64(2*MiB), v["vmpin"], "one slab registered")

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/zeropool-go/zeropool/internal/childtest"
 	"github.com/zeropool-go/zeropool/internal/procfs"
 	"github.com/zeropool-go/zeropool/internal/uring"
 	"github.com/zeropool-go/zeropool/pool"
@@ -27,10 +28,16 @@ const (
 // unavailable (saying why).
 func newRing(t testing.TB) *uring.Ring {
 	t.Helper()
+	return newRingOf(t, 16)
+}
+
+// newRingOf is newRing with room for entries in flight.
+func newRingOf(t testing.TB, entries uint32) *uring.Ring {
+	t.Helper()
 	if err := uring.Unavailable(); err != nil {
 		t.Skip(err)
 	}
-	r, err := uring.New(16)
+	r, err := uring.New(entries)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, r.Close()) })
 	return r
@@ -213,3 +220,26 @@ func uringRead(fd int, b []byte, idx uint16) uring.SQE {
 }
 
 func uringUnavailable() error { return uring.Unavailable() }
+
+// inUnprivilegedChild runs child in a child process of the test binary as uid/gid 65534 (the
+// test needs root to start it, and io_uring), checks that it passed unprivileged, and returns
+// the values it printed; in the child it runs child and returns nil.
+func inUnprivilegedChild(t *testing.T, child func(*testing.T)) map[string]int64 {
+	t.Helper()
+	if childtest.Is(t.Name()) {
+		child(t)
+		return nil
+	}
+	childtest.SkipUnlessRoot(t)
+	if err := uringUnavailable(); err != nil {
+		t.Skip(err)
+	}
+	out, err := childtest.Run(t, t.Name(), childtest.Options{Unprivileged: true, CopyFiles: []string{"ZEROPOOL_LIB"}})
+	t.Logf("child output:\n%s", out)
+	require.NoError(t, err, "the child failed:\n%s", out)
+	assert.Contains(t, out, "--- PASS: "+t.Name())
+	v := childtest.Values(t, out)
+	require.Contains(t, v, "uid", "child output:\n%s", out)
+	assert.Equal(t, int64(childtest.Nobody), v["uid"], "the child ran unprivileged")
+	return v
+}

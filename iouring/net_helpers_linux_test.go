@@ -26,13 +26,7 @@ const reapTimeout = 30 * time.Second
 // test, or skips the test where io_uring is unavailable (saying why).
 func newNetRing(t testing.TB) *uring.Ring {
 	t.Helper()
-	if err := uring.Unavailable(); err != nil {
-		t.Skip(err)
-	}
-	r, err := uring.New(256)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, r.Close()) })
-	return r
+	return newRingOf(t, 256)
 }
 
 // newNetPool returns an ordinary pool closed at the end of the test unless the test closed it.
