@@ -164,3 +164,60 @@ func checkBadRanges(t *testing.T, bk backend, discard int) uintptr {
 	assert.ErrorIs(t, bk.advise(a+1, pg, discard), syscall.EINVAL)
 	return a
 }
+
+// checkFreshMapping checks a Mapping of 3 pages and a byte (mapOwned(t, be, 3*pg+1)): its
+// usable bytes, zeroed and page-aligned, and Stat and Info of it; it fills the bytes with
+// 0x5a and returns them and the Info.
+func checkFreshMapping(t *testing.T, m *Mapping, be string) ([]byte, Info) {
+	t.Helper()
+	pg := PageSize()
+	b := m.Bytes()
+	assert.Equal(t, 4*pg, len(b), "len: the usable bytes, page-rounded")
+	assert.Equal(t, 4*pg, cap(b), "cap == len")
+	assert.Zero(t, addrOf(b)%uintptr(pg), "page-aligned")
+	assert.True(t, isZero(b), "a fresh mapping reads as zeros")
+	fill(b, 0x5a)
+	st, err := Stat(b)
+	require.NoError(t, err, "Stat reads owned memory")
+	assert.Equal(t, Info{Size: 4 * pg, Mapped: 4 * pg, Backend: be}, st)
+	assert.Equal(t, st, m.Info(), "Info is Stat")
+	return b, st
+}
+
+// checkMappingRangeOps protects, discards and guards pages of m's four pages b (filled by
+// checkFreshMapping) through m's own methods, the guard one of the kinds named.
+func checkMappingRangeOps(t *testing.T, m *Mapping, b []byte, kinds ...string) {
+	t.Helper()
+	pg := PageSize()
+	a := addrOf(b)
+	second := b[pg : 2*pg : 2*pg]
+	require.NoError(t, m.Protect(second, ProtRead))
+	assert.True(t, writeFaults(t, a+uintptr(pg)), "write to a ProtRead page")
+	assert.False(t, readFaults(t, a+uintptr(pg)))
+	assert.False(t, writeFaults(t, a), "the page before keeps its access")
+	require.NoError(t, m.Protect(second, ProtReadWrite))
+	assert.False(t, writeFaults(t, a+uintptr(pg)))
+
+	require.NoError(t, m.Discard(b[2*pg:]))
+	assert.True(t, isZero(b[2*pg:]), "discarded pages read as zeros")
+	assert.Equal(t, byte(0x5a), b[pg-1], "the rest is kept")
+
+	kind, err := m.Guard(b[3*pg:])
+	require.NoError(t, err)
+	assert.Contains(t, kinds, kind)
+	assert.True(t, writeFaults(t, a+uintptr(3*pg)), "a guard page")
+	assert.False(t, writeFaults(t, a+uintptr(3*pg)-1), "the page before the guard")
+}
+
+// checkUnmap unmaps m, whose bytes were b and whose Info was st, and checks what a Mapping
+// says afterwards.
+func checkUnmap(t *testing.T, m *Mapping, b []byte, st Info) {
+	t.Helper()
+	require.NoError(t, m.Unmap())
+	assert.ErrorIs(t, m.Unmap(), ErrNotMapped, "a second Unmap")
+	assert.Nil(t, m.Bytes(), "Bytes after Unmap")
+	assert.Equal(t, st, m.Info(), "Info after Unmap still describes what was mapped")
+	_, err := Stat(b)
+	assert.ErrorIs(t, err, ErrNotMapped, "Stat after Unmap")
+	assert.ErrorIs(t, m.Protect(b[:PageSize()], ProtNone), ErrNotMapped, "Protect after Unmap")
+}

@@ -17,39 +17,13 @@ import (
 func testMapping(t *testing.T, be string) {
 	pg := PageSize()
 	m := mapOwned(t, be, 3*pg+1)
-	b := m.Bytes()
-	assert.Equal(t, 4*pg, len(b), "len: the usable bytes, page-rounded")
-	assert.Equal(t, 4*pg, cap(b), "cap == len")
-	assert.Zero(t, addrOf(b)%uintptr(pg), "page-aligned")
-	assert.True(t, isZero(b), "a fresh mapping reads as zeros")
-	fill(b, 0x5a)
-	st, err := Stat(b)
-	require.NoError(t, err, "Stat reads owned memory")
-	assert.Equal(t, Info{Size: 4 * pg, Mapped: 4 * pg, Backend: be}, st)
-	assert.Equal(t, st, m.Info(), "Info is Stat")
+	b, st := checkFreshMapping(t, m, be)
 	flags, err := VmFlags(b)
 	require.NoError(t, err, "VmFlags reads owned memory")
 	assert.Contains(t, flags, "wr")
 
 	a := addrOf(b)
-	second := b[pg : 2*pg : 2*pg]
-	require.NoError(t, m.Protect(second, ProtRead))
-	assert.True(t, writeFaults(t, a+uintptr(pg)), "write to a ProtRead page")
-	assert.False(t, readFaults(t, a+uintptr(pg)))
-	assert.False(t, writeFaults(t, a), "the page before keeps its access")
-	require.NoError(t, m.Protect(second, ProtReadWrite))
-	assert.False(t, writeFaults(t, a+uintptr(pg)))
-
-	require.NoError(t, m.Discard(b[2*pg:]))
-	assert.True(t, isZero(b[2*pg:]), "discarded pages read as zeros")
-	assert.Equal(t, byte(0x5a), b[pg-1], "the rest is kept")
-
-	kind, err := m.Guard(b[3*pg:])
-	require.NoError(t, err)
-	assert.Contains(t, []string{"madvise", "mprotect"}, kind)
-	assert.True(t, writeFaults(t, a+uintptr(3*pg)), "a guard page")
-	assert.False(t, writeFaults(t, a+uintptr(3*pg)-1), "the page before the guard")
-
+	checkMappingRangeOps(t, m, b, "madvise", "mprotect")
 	if err := m.Lock(b[:pg:pg]); err == nil || os.Geteuid() == 0 {
 		require.NoError(t, err, "root locks")
 		assert.True(t, vmFlagSet(t, a)["lo"], "Lock: lo")
@@ -57,13 +31,7 @@ func testMapping(t *testing.T, be string) {
 		assert.False(t, vmFlagSet(t, a)["lo"], "Unlock: no lo")
 	}
 
-	require.NoError(t, m.Unmap())
-	assert.ErrorIs(t, m.Unmap(), ErrNotMapped, "a second Unmap")
-	assert.Nil(t, m.Bytes(), "Bytes after Unmap")
-	assert.Equal(t, st, m.Info(), "Info after Unmap still describes what was mapped")
-	_, err = Stat(b)
-	assert.ErrorIs(t, err, ErrNotMapped, "Stat after Unmap")
-	assert.ErrorIs(t, m.Protect(b[:pg], ProtNone), ErrNotMapped, "Protect after Unmap")
+	checkUnmap(t, m, b, st)
 	assert.True(t, readFaults(t, a), "the memory is gone")
 
 	// Options apply as they do to Alloc.
