@@ -20,18 +20,18 @@ import (
 // BufferPool must not be copied after first use (go vet's copylocks check says so).
 type BufferPool struct {
 	// Read by every Get and Put; written only while the pool is set up. maxPooled is stored
-	// last: a Get that reads it non-zero sees everything else set up.
+	// last: a Get that reads it non-zero sees everything else set up, and a pool whose
+	// maxPooled is 0 is a zero pool not set up yet (see ensure).
 	maxPooled atomic.Int64             // size of the largest pooled class: bigger Gets get a mapping of their own
 	locals    atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
 	owner     *owner                   // what the pool's regions name it by (see dropped.go)
-	tracking  bool                     // Config.TrackRate > 0
+	tracking  bool                     // Config.TrackRate > 0, beside the fields every Get reads
 	classes   []sizeClass
 	shardMask int
 	minClass  int // lowest class that holds buffers (Debug pools: a page)
 	cfg       Config
 	canary    uint64 // Secure pools: the secret behind every canary
 	closed    atomic.Bool
-	ready     atomic.Bool // set up: by NewWithConfig, or by the first method called on a zero pool
 
 	// Everything below is written while the pool runs: keep it off the cache lines that every
 	// Get and Put reads on every P.
@@ -136,12 +136,12 @@ func (p *BufferPool) ensureErr() error {
 	if p == nil {
 		panic("zeropool: method called on a nil *BufferPool")
 	}
-	if p.ready.Load() {
+	if p.maxPooled.Load() != 0 {
 		return nil
 	}
 	p.setupMu.Lock()
 	defer p.setupMu.Unlock()
-	if !p.ready.Load() && p.setupErr == nil {
+	if p.maxPooled.Load() == 0 && p.setupErr == nil {
 		p.setupErr = p.setup(Config{})
 	}
 	return p.setupErr
@@ -219,8 +219,7 @@ func (p *BufferPool) setup(cfg Config) error {
 			ErrInvalidConfig, FormatBytes(cfg.MaxMappedBytes), FormatBytes(need), classSize(p.minClass))
 	}
 	p.watchDrop()
-	p.ready.Store(true)
-	p.maxPooled.Store(int64(cfg.MaxBufferSize))
+	p.maxPooled.Store(int64(cfg.MaxBufferSize)) // last: the pool is set up (see ensureErr)
 	return nil
 }
 

@@ -264,6 +264,7 @@ func (p *BufferPool) putSlow(a addr) error {
 		return nil // one reference dropped; other holders keep the buffer
 	}
 	e := entry{a, addrOfState(st)}
+	var s uint8
 	if p.cfg.Debug {
 		// A Debug pool makes the check and the change one step, so that of two concurrent
 		// Puts of one buffer the second is refused; the buffer is wiped (Secure) and made
@@ -271,7 +272,7 @@ func (p *BufferPool) putSlow(a addr) error {
 		// finds an idle buffer it could not touch, nor an out one it cannot.
 		p.meltForPut(r)
 		p.debugMu.Lock()
-		s := *st
+		s = *st
 		if testHookDebugPut != nil {
 			testHookDebugPut() // a test widens the window between the check and the change
 		}
@@ -281,26 +282,19 @@ func (p *BufferPool) putSlow(a addr) error {
 			r.debugOut = false
 		}
 		p.debugMu.Unlock()
-		if !isOut(s) {
-			return p.refuseState(s)
-		}
-		if s == stateTracked {
-			p.tracks.forget(a)
-		}
-	} else {
-		s := *st
-		if !isOut(s) {
-			return p.refuseState(s)
-		}
+	} else if s = *st; isOut(s) {
 		*st = stateIdle
-		if s == stateTracked {
-			p.tracks.forget(a)
-		}
-		if p.cfg.Secure {
-			p.meltForPut(r)
-			if err := p.checkAndSeal(e, r); err != nil {
-				return err
-			}
+	}
+	if !isOut(s) {
+		return p.refuseState(s)
+	}
+	if s == stateTracked {
+		p.tracks.forget(a)
+	}
+	if p.cfg.Secure && !p.cfg.Debug {
+		p.meltForPut(r)
+		if err := p.checkAndSeal(e, r); err != nil {
+			return err
 		}
 	}
 	if r.kind == kindOversize {
