@@ -91,8 +91,8 @@ func dropPool(d *dropped) {
 		delete(d.book.regions, r)
 		lo := r.memStart()
 		setPages(lo, lo+addr(cap(r.mem)), nil)
-		if d.onUnmap != nil {
-			announceDropped(d.onUnmap, r)
+		if d.onUnmap != nil && announceGone(d.onUnmap, r) != nil {
+			process.hookPanics.Add(1) // a panic here has no caller to go to; the region is unmapped all the same
 		}
 		if err := r.m.Unmap(); err != nil {
 			d.book.stuck = append(d.book.stuck, r.m)
@@ -112,17 +112,6 @@ func dropPool(d *dropped) {
 		}
 		report(d.onLeak, Leak{What: what, Buffers: out, Bytes: outBytes, Holders: d.tracks.holders(3)})
 	}
-}
-
-// announceDropped runs OnUnmap for a region of a dropped pool. A panic has no caller to go
-// to: it is counted in ProcessStats.HookPanics and the region is unmapped all the same.
-func announceDropped(onUnmap func(Region), r *region) {
-	defer func() {
-		if recover() != nil {
-			process.hookPanics.Add(1)
-		}
-	}()
-	onUnmap(r.public())
 }
 
 // buffersOut counts r's buffers that are out. It reads every state byte: call it only where

@@ -40,13 +40,17 @@ func raiseHookPanic(err error) {
 // callOnUnmap runs OnUnmap for a region that is no longer the pool's. A panic is kept for
 // raiseUnmapPanic, so that the unmap, and the rest of the call that unmaps, still happen.
 func (p *BufferPool) callOnUnmap(r *region) {
-	defer func() {
-		if v := recover(); v != nil {
-			p.hookPanics.Add(1)
-			p.unmapPanic.CompareAndSwap(nil, &hookPanic{"OnUnmap", v})
-		}
-	}()
-	p.cfg.OnUnmap(r.public())
+	if v := announceGone(p.cfg.OnUnmap, r); v != nil {
+		p.hookPanics.Add(1)
+		p.unmapPanic.CompareAndSwap(nil, &hookPanic{"OnUnmap", v})
+	}
+}
+
+// announceGone runs onUnmap for r and returns what it panicked with, nil if it returned.
+func announceGone(onUnmap func(Region), r *region) (panicked any) {
+	defer func() { panicked = recover() }()
+	onUnmap(r.public())
+	return nil
 }
 
 // raiseUnmapPanic panics with the value an OnUnmap panicked with since the last call, if
