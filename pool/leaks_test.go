@@ -155,7 +155,7 @@ func profileText(t *testing.T) (count int, text string) {
 // the function that holds them, and forgets them at their Puts, whatever the path.
 func TestInUseProfileNamesHolders(t *testing.T) {
 	p := newPool(t, Config{TrackRate: 1})
-	base, _ := profileText2(t)
+	base, _ := profileTextIfAny(t)
 	bufs := holdBuffers(p, 3)
 	n, text := profileText(t)
 	assert.Equal(t, base+3, n)
@@ -194,8 +194,8 @@ func TestInUseProfileNamesHolders(t *testing.T) {
 	assert.Empty(t, q.Tracked())
 }
 
-// profileText2 is profileText for a profile that may not exist yet.
-func profileText2(t *testing.T) (int, string) {
+// profileTextIfAny is profileText for a profile that may not exist yet.
+func profileTextIfAny(t *testing.T) (int, string) {
 	if pprof.Lookup(InUseProfile) == nil {
 		return 0, ""
 	}
