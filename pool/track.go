@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -76,7 +77,7 @@ func newTracker(rate int) *tracker { return &tracker{rate: rate, recs: make(map[
 
 // next is how many Gets to let by before the next tracked one: TrackRate on average,
 // spread from 1 to 2*TrackRate-1 so that a loop of a fixed period is still sampled fairly;
-// 1 when every Get is tracked, and "never" (2^32) with tracking off.
+// 1 when every Get is tracked, and "never" (2^32-1) with tracking off.
 func (t *tracker) next() uint32 {
 	switch {
 	case t.rate <= 0:
@@ -137,7 +138,7 @@ func (t *tracker) list() []TrackedBuffer {
 		out = append(out, TrackedBuffer{Size: r.size, Age: now.Sub(r.start), Stack: r.stack})
 	}
 	t.mu.Unlock()
-	slices.SortFunc(out, func(a, b TrackedBuffer) int { return int(b.Age - a.Age) })
+	slices.SortFunc(out, func(a, b TrackedBuffer) int { return cmp.Compare(b.Age, a.Age) })
 	return out
 }
 
