@@ -38,3 +38,7 @@ func (a addr) buffer(n, c int) []byte {
 		n, c int
 	}{a, n, c}))
 }
+
+// addrOfVar is the address of a Go variable, for the records of a zeropool_linecheck build
+// (see noteWrite) only: it is never turned back into a pointer.
+func addrOfVar[T any](v *T) addr { return addr(uintptr(unsafe.Pointer(v))) }

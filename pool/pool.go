@@ -313,7 +313,12 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			bump(&pc.hits, 1)
 			raceReleaseMerge(l)
 			procUnpin()
-			*e.state.state() = stateOut
+			if lineCheck {
+				noteWrite(pid, addrOfVar(&m.n), lineMagazine, e.addr)
+				noteWrite(pid, addrOfVar(&pc.hits), linePCache, e.addr)
+				noteWrite(pid, e.state, lineState, e.addr)
+			}
+			markOut(e.state)
 			b := e.addr.buffer(size, m.size)
 			if zero {
 				clear(b)
@@ -359,12 +364,12 @@ func (p *BufferPool) Put(buf []byte) error {
 	if r := lookup(a); r != nil && r.fast == p {
 		// region.slot, written out: through the call the compiler emits more instructions.
 		if off := uintptr(a - r.base); off < r.span && off&r.mask == 0 {
-			st := (r.states + addr(off>>(r.stShift&63))).state()
+			st := r.states + addr(off>>(r.stShift&63))
 			if ls := locals.Load().l; uint(pid) < uint(len(ls)) {
 				l := ls[pid]
 				raceAcquire(l)
 				pc := &l.c[r.class&(classSlots-1)]
-				if *st == stateOut {
+				if isOut(st) {
 					m := pc.loaded
 					n, items := m.n, m.items
 					if uint(n) >= uint(len(items)) { // full: swapped for one with room where that needs no waiting
@@ -372,10 +377,16 @@ func (p *BufferPool) Put(buf []byte) error {
 						n, items = m.n, m.items
 					}
 					if uint(n) < uint(len(items)) {
-						*st = stateIdle
-						items[n] = entry{a, addrOfState(st)}
+						markIdle(st)
+						items[n] = entry{a, st}
 						m.n = n + 1
 						bump(&pc.puts, 1)
+						if lineCheck {
+							noteWrite(pid, st, lineState, a)
+							noteWrite(pid, addrOfVar(&items[n]), lineMagazine, a)
+							noteWrite(pid, addrOfVar(&m.n), lineMagazine, a)
+							noteWrite(pid, addrOfVar(&pc.puts), linePCache, a)
+						}
 						raceReleaseMerge(l)
 						procUnpin()
 						return nil

@@ -40,7 +40,7 @@ type region struct {
 	class   int // -1 for oversize
 	kind    regionKind
 	shift   uint8 // log2 of the distance between slots
-	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see slabLayout)
+	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see stateGap)
 	home    int   // the shard whose Ps carve this slab first
 	pinned  bool
 	canary  bool // slots are 2*size apart with a canary in the second half (Secure)
@@ -71,7 +71,18 @@ type region struct {
 	unlocked   bool // Trim unlocked free slots of this pinned slab: lock it again on reuse
 }
 
-func (r *region) stateAt(idx int) *uint8 { return (r.states + addr(idx)).state() }
+// The fast paths change a state byte through these three only: Get marks its buffer out, and
+// Put takes a buffer on its fast path only when isOut says it is out, marking it idle. Every
+// other value (idle, free, never handed out, broken, and any state added for buffers whose Put
+// needs work) sends the Put to the slow path, which sorts it out.
+func markOut(st addr)    { *st.state() = stateOut }
+func isOut(st addr) bool { return *st.state() == stateOut }
+func markIdle(st addr)   { *st.state() = stateIdle }
+
+// stateAt is the state byte of slot idx: slots' state bytes are 1<<(shift-stShift) apart.
+func (r *region) stateAt(idx int) *uint8 {
+	return (r.states + addr(idx)<<((r.shift-r.stShift)&63)).state()
+}
 
 func (r *region) freeSlot(i int) *uint16 { return (r.freeStack + addr(2*i)).uint16At() }
 
@@ -191,7 +202,7 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 	if canary {
 		stride, shift = 2*size, shift+1
 	}
-	hdr, n, colour := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
+	hdr, n, colour, gapShift := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
 	m, pinned, charged, err := p.mapRegion(slabSize, false, false)
 	if err != nil {
 		return nil, err
@@ -214,9 +225,9 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 	}
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
-		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift,
+		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift - gapShift,
 		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, pool: p, home: home,
-		freeStack: (start + addr(colour+n) + 1) &^ 1, nslots: n, partialIdx: -1,
+		freeStack: start + addr(colour+statesBytes(n, gapShift)), nslots: n, partialIdx: -1,
 		canary: canary,
 	}
 	if p.cachesPuts() {
