@@ -13,7 +13,7 @@ TESTFLAGS ?= -count=1 -timeout 20m
 export GOWORK  := off
 export GOFLAGS := $(GOFLAGS) -mod=readonly
 
-.PHONY: all build lib ctest test mod-check test-default test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret vet fmt demo info bench fuzz clean
+.PHONY: all build lib ctest test mod-check test-default test-linecheck test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret vet fmt demo info bench fuzz clean
 
 all: build
 
@@ -32,7 +32,7 @@ build/ctest: csrc/zeropool.c csrc/zeropool.h csrc/zeropool_test.c build/ctest.sh
 	CC='$(CC)' build/ctest.sh $@
 
 # Every test in every build mode. This is what CI runs.
-test: fmt vet mod-check ctest test-default test-nocgo test-purego test-purego-nocgo test-race test-private test-runtimesecret
+test: fmt vet mod-check ctest test-default test-nocgo test-purego test-purego-nocgo test-race test-linecheck test-private test-runtimesecret
 
 test-default:
 	$(GO) test $(TESTFLAGS) $(PKGS)
@@ -44,6 +44,10 @@ test-purego-nocgo: lib
 	ZEROPOOL_LIB=$(CURDIR)/$(LIB) CGO_ENABLED=0 $(GO) test $(TESTFLAGS) -tags zeropool_purego $(PKGS)
 test-race:
 	$(GO) test $(TESTFLAGS) -race $(PKGS)
+# The pool's fast paths record every cache line they write (build tag zeropool_linecheck), and
+# its tests check that no line is written by two Ps, whatever path the buffers took.
+test-linecheck:
+	$(GO) test $(TESTFLAGS) -tags zeropool_linecheck -run LineOfTwoPs ./pool
 # The runtime/secret recipe (internal/keyrecipe): its test is built only with the experiment,
 # for which the toolchain builds the standard library once more (cached afterwards).
 test-runtimesecret:
@@ -57,6 +61,7 @@ vet:
 	CGO_ENABLED=0 $(GO) vet $(PKGS)
 	$(GO) vet -tags zeropool_purego $(PKGS)
 	CGO_ENABLED=0 $(GO) vet -tags zeropool_purego $(PKGS)
+	$(GO) vet -tags zeropool_linecheck ./pool
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -17,12 +17,13 @@ import (
 
 // Implementation names, the value of the impl= key of every sub-benchmark.
 const (
-	implZeropool       = "zeropool"
-	implMake           = "make"
-	implSyncPool       = "sync.Pool"
-	implLibp2p         = "libp2p"
-	implMcache         = "mcache"
-	implByteBufferPool = "bytebufferpool"
+	implZeropool        = "zeropool"
+	implMake            = "make"
+	implSyncPool        = "sync.Pool"       // ClassPools: one sync.Pool per power-of-two class
+	implSyncPoolOneSize = "sync.Pool-1size" // one sync.Pool of one size, as a one-size user writes it
+	implLibp2p          = "libp2p"
+	implMcache          = "mcache"
+	implByteBufferPool  = "bytebufferpool"
 )
 
 const (

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/bytedance/gopkg/lang/mcache"
@@ -16,6 +17,7 @@ import (
 
 var hotPathImpls = []benchImpl{
 	{implMake, wl.HotPathMake},
+	{implSyncPoolOneSize, hotSyncPoolOneSize},
 	{implSyncPool, wl.HotPathSyncPool},
 	{implLibp2p, hotLibp2p},
 	{implMcache, hotMcache},
@@ -24,6 +26,16 @@ var hotPathImpls = []benchImpl{
 }
 
 func BenchmarkHotPath(b *testing.B) { runBySize(b, wl.HotPathSizes, hotPathImpls) }
+
+// sync.Pool as a user with one size writes it: *[]byte, so that Put does not allocate.
+func hotSyncPoolOneSize(b *testing.B, size int) {
+	sp := sync.Pool{New: func() any { b := make([]byte, size); return &b }}
+	for i := 0; b.Loop(); i++ {
+		p := sp.Get().(*[]byte)
+		(*p)[0] = byte(i)
+		sp.Put(p)
+	}
+}
 
 func hotLibp2p(b *testing.B, size int) {
 	p2p.Put(p2p.Get(size))

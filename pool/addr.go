@@ -30,11 +30,16 @@ func (a addr) uint64At() *uint64 { return (*uint64)(a.pointer()) }
 // bytes is the n bytes at a, len and cap n.
 func (a addr) bytes(n int) []byte { return unsafe.Slice((*byte)(a.pointer()), n) }
 
-// buffer is the buffer at a as Get hands it out, len n and cap c, built without the checks
-// of unsafe.Slice, whose arguments are known good here (the fast path's cost).
+// buffer is the buffer at a as Get hands it out, len n and cap c (0 < n <= c), built without
+// the checks of unsafe.Slice or of slicing, whose arguments are known good here (the fast
+// path's cost).
 func (a addr) buffer(n, c int) []byte {
 	return *(*[]byte)(unsafe.Pointer(&struct {
 		a    addr
 		n, c int
 	}{a, n, c}))
 }
+
+// addrOfVar is the address of a Go variable, for the records of a zeropool_linecheck build
+// (see noteWrite) only: it is never turned back into a pointer.
+func addrOfVar[T any](v *T) addr { return addr(uintptr(unsafe.Pointer(v))) }

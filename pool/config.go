@@ -22,7 +22,9 @@ type Config struct {
 	MaxBufferSize int
 	// LocalCacheSize is the capacity of a P's magazines: each P keeps, per size class, a
 	// loaded and a previous magazine of up to LocalCacheSize buffers, lock-free, and trades
-	// whole magazines with the shared depot. Classes too big for the P caches' share of
+	// whole magazines with the shared depot; for the classes the depot keeps (not below
+	// MinBufferSize) it holds one buffer more apart, as sync.Pool's private, so that a
+	// Get+Put cycle touches no magazine. Classes too big for the P caches' share of
 	// MaxIdleBytes get smaller magazines, or none.
 	LocalCacheSize int
 	// NumShards is the number of shards of each size class's depot, rounded up to a power of

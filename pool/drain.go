@@ -7,7 +7,7 @@ import (
 	"github.com/zeropool-go/zeropool/offheap"
 )
 
-// drainLocals empties every P's magazines into out and resets the P caches, so that each P
+// drainLocals empties every P's magazines and priv into out and resets the P caches, so that each P
 // makes its magazines again at its next use of a class. The caller holds drainMu and has
 // turned the caches off (setCaches), so no goroutine is inside a P's cache.
 func (p *BufferPool) drainLocals(out []entry) []entry {
@@ -16,6 +16,7 @@ func (p *BufferPool) drainLocals(out []entry) []entry {
 			continue // never written
 		}
 		raceAcquire(l)
+		l.lastEpoch = noEpoch
 		for c := range p.classes {
 			pc := &l.c[c]
 			for _, m := range []*magazine{pc.loaded, pc.prev} {
@@ -24,15 +25,18 @@ func (p *BufferPool) drainLocals(out []entry) []entry {
 					m.n = 0
 				}
 			}
+			if pc.priv.state != 0 {
+				out = append(out, pc.priv)
+			}
 			if pc.state == pcReady {
-				p.localReserved.Add(-int64(2 * p.classes[c].mag * p.classes[c].size))
+				p.localReserved.Add(-p.classes[c].cacheCost())
 			}
 			if pc.prev == outMag {
 				// A slow path has that magazine and will find no slot for it: it gives it
 				// to the depot. Its reservation ends here with the pair's.
 				pc.prev = noMag
 			}
-			pc.loaded, pc.prev, pc.state = noMag, noMag, pcNew
+			pc.loaded, pc.prev, pc.priv, pc.state = noMag, noMag, privClosed, pcNew
 		}
 		raceReleaseMerge(l)
 	}

@@ -28,20 +28,34 @@ func newMagazine(sc *sizeClass) *magazine {
 // entry is an idle buffer: its address and the address of its state byte.
 type entry struct{ addr, state addr }
 
+// cacheCost is the most a P's cache of class sc holds: two magazines and priv, in bytes.
+func (sc *sizeClass) cacheCost() int64 { return int64((2*sc.mag + 1) * sc.size) }
+
 // noMag stands in a P's cache for a magazine it does not have (not yet made, or a class the
 // P caches do not hold); outMag for one that a slow path has taken out and will put back.
 // Both hold nothing and have room for nothing, so the fast paths pass them by without a
 // check of their own. They are never written.
 var noMag, outMag = &magazine{}, &magazine{}
 
-// pcache is one P's cache of one class.
+// pcache is one P's cache of one class: what the fast paths touch, in one cache line.
 type pcache struct {
-	loaded, prev       *magazine
-	hits, misses, puts uint64   // only this P writes them (see bump)
-	track              uint32   // Gets until the next tracked one (Config.TrackRate; see track.go)
-	state              uint8    // pcNew, pcReady or pcOff
-	_                  [19]byte // 64 bytes: a cache line each, and an index is a shift
+	// priv is one idle buffer held outside the magazines, as sync.Pool's private: a Get+Put
+	// cycle of one buffer takes it and puts it back there without reaching a magazine. An
+	// empty priv is entry{}; privClosed keeps it shut while the P has no magazines of the
+	// class (Get finds no buffer in it, Put finds it taken), so the fast paths need no check
+	// of their own for that.
+	priv         entry
+	loaded, prev *magazine
+	hits, puts   uint64  // only this P writes them (see bump)
+	size         int     // the class's buffer size: the cap of the slices Get makes; never changes
+	track        uint32  // Gets until the next tracked one (Config.TrackRate; see track.go)
+	state        uint8   // pcNew, pcReady or pcOff
+	_            [3]byte // 64 bytes: a cache line each, and an index is a shift
 }
+
+// privClosed is the priv of a P cache that may not hold a buffer (see pcache.priv): Get reads
+// priv.state, Put reads priv.addr.
+var privClosed = entry{addr: 1}
 
 // A pcache's state: its magazines are not made yet, made, or refused (the P caches' share of
 // MaxIdleBytes is spent, or the class is too big for them): its Gets and Puts then go to the
@@ -85,14 +99,29 @@ func (pc *pcache) push(e entry) bool {
 // local is one P's cache: a pcache per class, touched only by the goroutine running on that P
 // inside procPin.
 type local struct {
-	c [classSlots]pcache
-	_ [128]byte // no false sharing with the next P's cache (nor its adjacent-line prefetch)
+	// last is the buffer this P's last fast-path Get handed out, of class lastClass, while
+	// unmapEpoch was lastEpoch. Put of that buffer on this P (a Get+Put cycle) needs no
+	// page-map lookup: the address identifies it, and while the epoch holds its state byte is
+	// mapped, so the state check that catches a double Put reads it directly.
+	last      entry
+	lastClass uint
+	lastEpoch uint64
+	_         [32]byte // the pcaches start on a line of their own
+
+	c      [classSlots]pcache
+	misses [classSlots]uint64 // Gets that carved fresh memory, per class; off the fast paths' lines
+	_      [128]byte          // no false sharing with the next P's cache (nor its adjacent-line prefetch)
 }
 
+// noEpoch is the lastEpoch of a P that remembers no buffer: unmapEpoch never reaches it.
+const noEpoch = ^uint64(0)
+
 func newLocal() *local {
-	l := new(local)
+	l := &local{lastEpoch: noEpoch}
 	for i := range l.c {
-		l.c[i].loaded, l.c[i].prev = noMag, noMag
+		pc := &l.c[i]
+		pc.loaded, pc.prev, pc.priv = noMag, noMag, privClosed
+		pc.size = classSize(i)
 	}
 	return l
 }
@@ -206,7 +235,7 @@ func unpin(l *local) {
 type extraCounters struct{ hits, misses, puts [classSlots]atomic.Uint64 }
 
 // countGet counts a Get of class c served outside the P's cache; call it pinned.
-func (p *BufferPool) countGet(pc *pcache, c int, hit bool) {
+func (p *BufferPool) countGet(pc *pcache, l *local, c int, hit bool) {
 	switch {
 	case pc == nil && hit:
 		p.extra.hits[c&(classSlots-1)].Add(1)
@@ -215,7 +244,7 @@ func (p *BufferPool) countGet(pc *pcache, c int, hit bool) {
 	case hit:
 		bump(&pc.hits, 1)
 	default:
-		bump(&pc.misses, 1)
+		bump(&l.misses[c&(classSlots-1)], 1)
 	}
 }
 

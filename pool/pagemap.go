@@ -48,11 +48,21 @@ func lookup(a addr) *region {
 	return pageMap.l1[(a>>(granuleShift+l2Bits))&(1<<l1Bits-1)].Load()[(a>>granuleShift)&(1<<l2Bits-1)].Load()
 }
 
-// setPages points every granule of [lo, hi) at r (nil clears). It reports false, changing
-// nothing, for a range beyond the mapped address space.
+// unmapEpoch counts the regions taken out of the page map, by every pool of the process. A P
+// that remembers a buffer it handed out (local.last) may read that buffer's state byte
+// without a lookup only while the epoch it saw at the Get is still current: no region, so
+// no state byte, has been unmapped since.
+var unmapEpoch atomic.Uint64
+
+// setPages points every granule of [lo, hi) at r (nil clears, and moves unmapEpoch on before
+// the region's memory can go). It reports false, changing nothing, for a range beyond the
+// mapped address space.
 func setPages(lo, hi addr, r *region) bool {
 	if hi > 1<<addrBits || lo >= hi {
 		return false
+	}
+	if r == nil {
+		unmapEpoch.Add(1)
 	}
 	pageMapMu.Lock()
 	defer pageMapMu.Unlock()

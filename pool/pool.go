@@ -246,10 +246,10 @@ const (
 )
 
 // magazineSize is the capacity of a class's magazines: LocalCacheSize buffers, fewer where
-// two magazines of them would take more than a pair's share of the P caches' budget; 0 where
-// not even two buffers fit: such a class is held by the depot alone.
+// two magazines of them and priv would take more than a pair's share of the P caches'
+// budget; 0 where not even three buffers fit: such a class is held by the depot alone.
 func magazineSize(perClass, size int, budget int64) int {
-	return int(min(int64(perClass), budget/pairShare/int64(2*size)))
+	return int(min(int64(perClass), (budget/pairShare/int64(size)-1)/2))
 }
 
 // Config returns the pool's configuration with every default filled in.
@@ -289,16 +289,17 @@ func (p *BufferPool) GetZeroed(size int) []byte {
 // system's refusal to map memory.
 func (p *BufferPool) TryGet(size int) ([]byte, error) { return p.get(size, false) }
 
-// get is the fast path of every Get: a pop from the current P's loaded magazine. Pinning
-// first keeps the values computed below in registers instead of spilling them around the
-// call.
+// get is the fast path of every Get: the current P's priv of the class, else a pop from its
+// loaded magazine; the slow path serves the rest. Everything live across procUnpin is
+// spilled around the call, so the state byte and the buffer's capacity are written and read
+// before it.
 func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	// Sizes no pooled class holds (0, negative, above MaxBufferSize) go to the slow path
 	// before pinning, and so does every Get of a zero pool that is not set up yet (maxPooled
 	// is stored last when a pool is set up, so locals is set when it is read). Reading p
 	// unpinned also makes a nil pool a plain, recoverable panic, where the same dereference
 	// while pinned would be a fatal error.
-	if size <= 0 || size > int(p.maxPooled.Load()) {
+	if uint(size-1) >= uint(p.maxPooled.Load()) { // size <= 0, or above the largest class
 		return p.getSlow(size, zero)
 	}
 	pid := procPin()
@@ -307,6 +308,35 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		c := classOf(size) & (classSlots - 1)
 		raceAcquire(l)
 		pc := &l.c[c]
+		// With Config.TrackRate, the P's countdown to its next tracked Get reaching zero
+		// sends this Get to the slow path, which tracks it; a Get that goes there for want of
+		// a buffer takes its count back, so that sampleSlow counts it once.
+		if p.tracking {
+			if pc.track--; pc.track == 0 {
+				raceReleaseMerge(l)
+				procUnpin()
+				return p.getSlow(size, zero)
+			}
+		}
+		// priv first: one load finds the buffer of a Get+Put cycle (privClosed has none).
+		if e := pc.priv; e.state != 0 {
+			pc.priv = entry{}
+			bump(&pc.hits, 1)
+			markOut(e.state)
+			runtime.KeepAlive(p) // a dropped pool's cleanup must not find the buffer idle before it is out
+			l.last, l.lastClass, l.lastEpoch = e, uint(c), unmapEpoch.Load()
+			b := e.addr.buffer(size, pc.size)
+			if lineCheck {
+				noteWrite(pid, addrOfVar(&pc.priv), linePCache, e.addr)
+				noteWrite(pid, e.state, lineState, e.addr)
+			}
+			raceReleaseMerge(l)
+			procUnpin()
+			if zero {
+				clear(b)
+			}
+			return b, nil
+		}
 		// One unsigned compare both finds an empty magazine (n == -1) and proves the index
 		// in range. An empty one is swapped for a full one where that needs no waiting.
 		m := pc.loaded
@@ -315,28 +345,29 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			m = p.swapInFull(pc, c, pid&p.shardMask)
 			n, items = m.n-1, m.items
 		}
-		// With Config.TrackRate, the P's countdown to its next tracked Get reaching zero
-		// sends this Get to the slow path, which tracks it.
 		if uint(n) < uint(len(items)) {
-			if p.tracking {
-				if pc.track--; pc.track == 0 {
-					goto slow
-				}
-			}
 			e := items[n]
 			m.n = n
 			bump(&pc.hits, 1)
+			markOut(e.state)
+			runtime.KeepAlive(p)
+			l.last, l.lastClass, l.lastEpoch = e, uint(c), unmapEpoch.Load()
+			if lineCheck {
+				noteWrite(pid, addrOfVar(&m.n), lineMagazine, e.addr)
+				noteWrite(pid, addrOfVar(&pc.hits), linePCache, e.addr)
+				noteWrite(pid, e.state, lineState, e.addr)
+			}
+			b := e.addr.buffer(size, pc.size)
 			raceReleaseMerge(l)
 			procUnpin()
-			*e.state.state() = stateOut
-			runtime.KeepAlive(p) // a dropped pool's cleanup must not find the buffer idle before it is out
-			b := e.addr.buffer(size, m.size)
 			if zero {
 				clear(b)
 			}
 			return b, nil
 		}
-	slow:
+		if p.tracking {
+			pc.track++ // not served here: the slow path counts this Get (see sampleSlow)
+		}
 		raceReleaseMerge(l)
 	}
 	procUnpin()
@@ -368,21 +399,54 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 // received. SPLICE_F_GIFT does not change that; a Secure pool's wipe on Put would zero data
 // still in flight, and a Debug pool cannot see the kernel's writes into a buffer it holds.
 func (p *BufferPool) Put(buf []byte) error {
-	// The fast path: a buffer that is out, of a region whose Puts need no work, going onto
-	// the current P's loaded magazine. Anything else (errors included) is sorted out by
-	// putSlow. Reading p.locals before pinning makes a nil pool panic recoverably (see get).
+	// The fast paths: a buffer that is out, of a region whose Puts need no work, going into
+	// the current P's priv of its class or onto its loaded magazine. Anything else (errors
+	// included) is sorted out by putSlow. Reading p.locals before pinning makes a nil pool
+	// panic recoverably (see get).
 	locals := &p.locals
 	pid := procPin()
 	a := addrOfSlice(buf) // after pinning: computed before, it is spilled around the call
-	if r := lookup(a); r != nil && r.fast == p.owner {
-		// region.slot, written out: through the call the compiler emits more instructions.
-		if off := uintptr(a - r.base); off < r.span && off&r.mask == 0 {
-			st := (r.states + addr(off>>(r.stShift&63))).state()
-			if ls := locals.Load().l; uint(pid) < uint(len(ls)) {
-				l := ls[pid]
-				raceAcquire(l)
+	// A zero pool not yet set up has no locals at all: nil, checked while pinned (a nil
+	// dereference there would be a fatal error).
+	if lsp := locals.Load(); lsp != nil && uint(pid) < uint(len(lsp.l)) {
+		l := lsp.l[pid]
+		raceAcquire(l)
+		// The buffer this P's last Get handed out (a Get+Put cycle): no lookup while no
+		// region was unmapped since (see local.last). priv is open only in pools whose Puts
+		// need no work.
+		if a == l.last.addr && l.lastEpoch == unmapEpoch.Load() {
+			pc := &l.c[l.lastClass&(classSlots-1)]
+			if st := l.last.state; pc.priv.addr == 0 && isPlainOut(st) {
+				pc.priv = l.last
+				markIdle(st)
+				bump(&pc.puts, 1)
+				if lineCheck {
+					noteWrite(pid, st, lineState, a)
+					noteWrite(pid, addrOfVar(&pc.priv), linePCache, a)
+				}
+				raceReleaseMerge(l)
+				procUnpin()
+				return nil
+			}
+		}
+		if r := lookup(a); r != nil && r.fast == p.owner {
+			// region.slot, written out: through the call the compiler emits more instructions.
+			if off := uintptr(a - r.base); off < r.span && off&r.mask == 0 {
+				st := r.states + addr(off>>(r.stShift&63))
 				pc := &l.c[r.class&(classSlots-1)]
-				if *st == stateOut {
+				if isPlainOut(st) {
+					if pc.priv.addr == 0 { // privClosed is never empty
+						pc.priv = entry{a, st}
+						markIdle(st)
+						bump(&pc.puts, 1)
+						if lineCheck {
+							noteWrite(pid, st, lineState, a)
+							noteWrite(pid, addrOfVar(&pc.priv), linePCache, a)
+						}
+						raceReleaseMerge(l)
+						procUnpin()
+						return nil
+					}
 					m := pc.loaded
 					n, items := m.n, m.items
 					if uint(n) >= uint(len(items)) { // full: swapped for one with room where that needs no waiting
@@ -390,21 +454,34 @@ func (p *BufferPool) Put(buf []byte) error {
 						n, items = m.n, m.items
 					}
 					if uint(n) < uint(len(items)) {
-						*st = stateIdle
-						items[n] = entry{a, addrOfState(st)}
+						// priv stays the top of the P's stack (the buffer used last, warm in
+						// the cache, is the next one out): its buffer moves to the magazine.
+						// A shut priv (a class below MinBufferSize) stays shut.
+						markIdle(st)
+						e := entry{a, st}
+						if pc.priv.state != 0 {
+							e, pc.priv = pc.priv, e
+						}
+						items[n] = e
 						m.n = n + 1
 						bump(&pc.puts, 1)
+						if lineCheck {
+							noteWrite(pid, st, lineState, a)
+							noteWrite(pid, addrOfVar(&items[n]), lineMagazine, a)
+							noteWrite(pid, addrOfVar(&m.n), lineMagazine, a)
+							noteWrite(pid, addrOfVar(&pc.puts), linePCache, a)
+						}
 						raceReleaseMerge(l)
 						procUnpin()
 						return nil
 					}
 				}
-				raceReleaseMerge(l)
 			}
 		}
+		raceReleaseMerge(l)
 	}
 	procUnpin()
-	return p.putSlow(addrOfSlice(buf))
+	return p.putSlow(a)
 }
 
 // refuseState refuses a Put of a slot in state: a double Put if the slot was handed out

@@ -47,7 +47,7 @@ type region struct {
 	class   int // -1 for oversize
 	kind    regionKind
 	shift   uint8 // log2 of the distance between slots
-	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see slabLayout)
+	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see stateGap)
 	home    int   // the shard whose Ps carve this slab first
 	pinned  bool
 	canary  bool // slots are 2*size apart with a canary in the second half (Secure)
@@ -78,7 +78,19 @@ type region struct {
 	unlocked   bool // Trim unlocked free slots of this pinned slab: lock it again on reuse
 }
 
-func (r *region) stateAt(idx int) *uint8 { return (r.states + addr(idx)).state() }
+// The fast paths change a state byte through these three only: Get marks its buffer out, and
+// Put takes a buffer on its fast path only when isPlainOut says it is stateOut, marking it
+// idle. Every other value (idle, free, never handed out, broken, and the states of buffers
+// out whose Put needs work: stateTracked, stateShared) sends the Put to the slow path, which
+// sorts it out. isOut (retain.go) is the slow paths' test of any state of a buffer out.
+func markOut(st addr)         { *st.state() = stateOut }
+func isPlainOut(st addr) bool { return *st.state() == stateOut }
+func markIdle(st addr)        { *st.state() = stateIdle }
+
+// stateAt is the state byte of slot idx: slots' state bytes are 1<<(shift-stShift) apart.
+func (r *region) stateAt(idx int) *uint8 {
+	return (r.states + addr(idx)<<((r.shift-r.stShift)&63)).state()
+}
 
 func (r *region) freeSlot(i int) *uint16 { return (r.freeStack + addr(2*i)).uint16At() }
 
@@ -199,7 +211,7 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 	if canary {
 		stride, shift = 2*size, shift+1
 	}
-	hdr, n, colour := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
+	hdr, n, colour, gapShift := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
 	m, pinned, charged, err := p.mapRegion(slabSize, false, false)
 	if err != nil {
 		return nil, err
@@ -222,9 +234,9 @@ func (p *BufferPool) newSlab(c, home int) (*region, error) {
 	}
 	r := &region{
 		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
-		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift,
+		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift - gapShift,
 		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, owner: p.owner, fast: notFast, home: home,
-		freeStack: (start + addr(colour+n) + 1) &^ 1, nslots: n, partialIdx: -1,
+		freeStack: start + addr(colour+statesBytes(n, gapShift)), nslots: n, partialIdx: -1,
 		canary: canary,
 	}
 	if p.cachesPuts() {

@@ -147,7 +147,7 @@ func TestSecureSlabGuardPages(t *testing.T) {
 	}()
 	first := p.Get(32)
 	held = append(held, first)
-	_, nslots, _ := slabLayout(2*cap(first), true, 0)
+	_, nslots, _, _ := slabLayout(2*cap(first), true, 0)
 	lo, hi := addrOf(first), addrOf(first)
 	for range nslots - 1 {
 		b := p.Get(32)
@@ -205,7 +205,7 @@ func TestSecureCanary(t *testing.T) {
 
 			// Every other slot of the slab is handed out, then a second slab's: never the
 			// retired one.
-			_, nslots, _ := slabLayout(2*size, true, 0)
+			_, nslots, _, _ := slabLayout(2*size, true, 0)
 			var bufs [][]byte
 			for range nslots + 1 {
 				c := p.Get(n)

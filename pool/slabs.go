@@ -4,29 +4,52 @@ import "github.com/zeropool-go/zeropool/offheap"
 
 // slabLayout returns the layout of a slab whose slots are stride bytes apart: the header
 // bytes (colour bytes, the state bytes, then the free stack of uint16 indexes, rounded up to
-// whole pages so that slots stay page-aligned) and the slot count. The state bytes are dense,
-// one per slot, so that a burst of buffers reads and writes few cache lines; Ps do not share
-// them because each P carves its buffers from slabs of its own (see carve). colour shifts
-// the state bytes within the header by up to the room its last page has left, so that the
-// first state byte of every slab does not fall into the same L1 set (slabs are 2 MiB
-// aligned). With guards, the slots are fenced by a guard page on each side.
-func slabLayout(stride int, guards bool, colour int) (hdr, nslots, colourUsed int) {
+// whole pages so that slots stay page-aligned), the slot count, and the log2 of the distance
+// between two slots' state bytes (see stateGap). colour shifts the state bytes within the
+// header by up to the room its last page has left, so that the first state byte of every slab
+// does not fall into the same L1 set (slabs are 2 MiB aligned). With guards, the slots are
+// fenced by a guard page on each side.
+func slabLayout(stride int, guards bool, colour int) (hdr, nslots, colourUsed int, gapShift uint8) {
 	pg := offheap.PageSize()
 	fence := 0
 	if guards {
 		fence = 2 * pg
 	}
+	gapShift = stateGap(stride)
 	n := slabSize / stride
 	for {
-		used := n + 1 + 2*n
+		used := statesBytes(n, gapShift) + 2*n
 		hdr = (used + pg - 1) &^ (pg - 1)
 		if m := (slabSize - hdr - fence) / stride; m < n {
 			n = m
 			continue
 		}
 		room := hdr - used
-		return hdr, n, min(colour%(2*pg), room) &^ (cacheLine - 1)
+		return hdr, n, min(colour%(2*pg), room) &^ (cacheLine - 1), gapShift
 	}
+}
+
+// stateGap returns the log2 of the distance between the state bytes of two neighbouring
+// slots stride bytes apart: stride/64, at most 128 bytes, at least 1. Every Get and Put writes
+// its buffer's state byte, and any two buffers can be on two Ps (a buffer travels through the
+// depot, a channel, a goroutine that moved), so two slots' state bytes in one cache line are
+// a line that two Ps write on every operation. From 4 KiB up, each slot's state byte has a
+// line of its own (128 bytes, a line pair for the adjacent-line prefetcher, from 8 KiB), for
+// at most 1/64 of the slab (1.6%). Below 4 KiB a line per slot would cost 3% (2 KiB) to 100%
+// (64 B) of the slab; there the state bytes keep the same 1/64 of the slab, so the buffers
+// that share a state line are the neighbours within one 4 KiB of slab memory.
+func stateGap(stride int) uint8 {
+	g := uint8(0)
+	for g < 7 && 64<<(g+1) <= stride {
+		g++
+	}
+	return g
+}
+
+// statesBytes is the header room of n state bytes 1<<gapShift apart, rounded up to a line
+// pair so that the free stack after them, which slow paths write, shares no line with them.
+func statesBytes(n int, gapShift uint8) int {
+	return (n<<gapShift + 2*cacheLine - 1) &^ (2*cacheLine - 1)
 }
 
 // cacheLine is the unit of the slab header's colours.

@@ -79,7 +79,7 @@ func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
 			return p.getOne(c, home)
 		}
 		if e, ok := pc.pop(); ok { // refilled since the fast path looked
-			p.countGet(pc, c, true)
+			p.countGet(pc, l, c, true)
 			unpin(l)
 			return e, false, nil
 		}
@@ -142,7 +142,7 @@ func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
 	if get {
 		m.n--
 		e = m.items[m.n]
-		p.countGet(pc, c, hit)
+		p.countGet(pc, l, c, hit)
 	}
 	if pc != nil && pc.prev == outMag {
 		pc.prev, pc.loaded = pc.loaded, m
@@ -158,12 +158,12 @@ func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
 	return e
 }
 
-// makeMagazines gives the current P a pair of magazines for class c, out of the P caches'
-// share of MaxIdleBytes; where that share is spent, the P holds no magazines of the class
+// makeMagazines gives the current P a pair of magazines for class c (and opens its priv),
+// out of the P caches' share of MaxIdleBytes; where that share is spent, the P holds no magazines of the class
 // and its Gets and Puts of it go to the depot.
 func (p *BufferPool) makeMagazines(c int) {
 	sc := &p.classes[c]
-	cost := int64(2 * sc.mag * sc.size)
+	cost := sc.cacheCost()
 	ok := p.reserveLocal(cost)
 	var a, b *magazine
 	if ok {
@@ -179,6 +179,11 @@ func (p *BufferPool) makeMagazines(c int) {
 	case ok:
 		pc.loaded, pc.prev, pc.state = a, b, pcReady
 		pc.track = p.tracks.next()
+		// priv stays shut where Puts do work (Secure and Debug pools) and for classes below
+		// MinBufferSize, which the P's two magazines alone hold (at most 2*LocalCacheSize).
+		if p.cachesPuts() && sc.keep {
+			pc.priv = entry{}
+		}
 		unpin(l)
 	default:
 		pc.state = pcOff
@@ -202,7 +207,7 @@ func (p *BufferPool) reserveLocal(n int64) bool {
 // countGetUnpinned counts a Get of class c from a path that is not pinned.
 func (p *BufferPool) countGetUnpinned(c int, hit bool) {
 	pc, l, _ := p.pinCache(c)
-	p.countGet(pc, c, hit)
+	p.countGet(pc, l, c, hit)
 	unpin(l)
 }
 

@@ -156,7 +156,7 @@ func (p *BufferPool) classStats(c int) ClassStats {
 	for _, l := range p.allLocals.Load().l {
 		pc := &l.c[c]
 		cs.Hits += atomic.LoadUint64(&pc.hits)
-		cs.Misses += atomic.LoadUint64(&pc.misses)
+		cs.Misses += atomic.LoadUint64(&l.misses[c])
 		cs.Puts += atomic.LoadUint64(&pc.puts)
 	}
 	cs.Gets = cs.Hits + cs.Misses
@@ -172,7 +172,7 @@ func (p *BufferPool) inUse(c int) int64 {
 	var n int64
 	for _, l := range p.allLocals.Load().l {
 		pc := &l.c[c]
-		n += int64(atomic.LoadUint64(&pc.hits) + atomic.LoadUint64(&pc.misses) - atomic.LoadUint64(&pc.puts))
+		n += int64(atomic.LoadUint64(&pc.hits) + atomic.LoadUint64(&l.misses[c]) - atomic.LoadUint64(&pc.puts))
 	}
 	return n + int64(p.extra.hits[c].Load()+p.extra.misses[c].Load()-p.extra.puts[c].Load())
 }
