@@ -69,7 +69,7 @@ func (t TrackedBuffer) Caller() string { return callerOf(t.Stack) }
 type trackRecord struct {
 	size  int
 	start time.Time
-	stack []uintptr // pcs[:n]: physical frames' return PCs (walkStack), pool frames first maybe
+	stack []uintptr // pcs[:n]: physical frames' return PCs (walkStack); the pool's own may come first
 	pcs   [maxTrackedFrames]uintptr
 }
 
