@@ -416,14 +416,8 @@ func (p *BufferPool) Put(buf []byte) error {
 		// need no work.
 		if a == l.last.addr && l.lastEpoch == unmapEpoch.Load() {
 			pc := &l.c[l.lastClass&(classSlots-1)]
-			if st := l.last.state; pc.priv.addr == 0 && isPlainOut(st) {
-				pc.priv = l.last
-				markIdle(st)
-				bump(&pc.puts, 1)
-				if lineCheck {
-					noteWrite(pid, st, lineState, a)
-					noteWrite(pid, addrOfVar(&pc.priv), linePCache, a)
-				}
+			if pc.priv.addr == 0 && isPlainOut(l.last.state) {
+				pc.putPriv(l.last, pid)
 				raceReleaseMerge(l)
 				procUnpin()
 				return nil
@@ -436,13 +430,7 @@ func (p *BufferPool) Put(buf []byte) error {
 				pc := &l.c[r.class&(classSlots-1)]
 				if isPlainOut(st) {
 					if pc.priv.addr == 0 { // privClosed is never empty
-						pc.priv = entry{a, st}
-						markIdle(st)
-						bump(&pc.puts, 1)
-						if lineCheck {
-							noteWrite(pid, st, lineState, a)
-							noteWrite(pid, addrOfVar(&pc.priv), linePCache, a)
-						}
+						pc.putPriv(entry{a, st}, pid)
 						raceReleaseMerge(l)
 						procUnpin()
 						return nil
@@ -482,6 +470,19 @@ func (p *BufferPool) Put(buf []byte) error {
 	}
 	procUnpin()
 	return p.putSlow(a)
+}
+
+// putPriv puts the idle buffer e, which was out, into the empty priv of this P's cache pc:
+// both Put fast paths end so. It is small enough to be inlined; call it pinned, on the P
+// whose cache pc is.
+func (pc *pcache) putPriv(e entry, pid int) {
+	pc.priv = e
+	markIdle(e.state)
+	bump(&pc.puts, 1)
+	if lineCheck {
+		noteWrite(pid, e.state, lineState, e.addr)
+		noteWrite(pid, addrOfVar(&pc.priv), linePCache, e.addr)
+	}
 }
 
 // refuseState refuses a Put of a slot in state: a double Put if the slot was handed out
