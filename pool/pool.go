@@ -319,6 +319,8 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			}
 		}
 		// priv first: one load finds the buffer of a Get+Put cycle (privClosed has none).
+		// Its hand-out tail is the magazine's below, written out twice on purpose: one
+		// shared tail after either source measured 187.1 instructions per Get+Put, 186.0 so.
 		if e := pc.priv; e.state != 0 {
 			pc.priv = entry{}
 			bump(&pc.hits, 1)
