@@ -67,11 +67,7 @@ func (p *BufferPool) admit(n int64) bool {
 	if p.closed.Load() {
 		return false
 	}
-	if p.depotIdle.Add(n)+p.emptyIdle.Load() > p.cfg.MaxIdleBytes-p.localReserved.Load() {
-		p.depotIdle.Add(-n)
-		return false
-	}
-	return true
+	return p.idle.admitDepot(n)
 }
 
 // takeFull exchanges an empty magazine (nil: none) for a full one from the depot of class c,
@@ -89,7 +85,7 @@ func (p *BufferPool) takeFull(c int, empty *magazine, home int) *magazine {
 				d.empty = append(d.empty, empty)
 			}
 			d.mu.unlock()
-			p.depotIdle.Add(-int64(m.n * sc.size))
+			p.idle.releaseDepot(int64(m.n * sc.size))
 			return m
 		}
 		d.mu.unlock()
@@ -115,7 +111,7 @@ func (p *BufferPool) giveFull(c int, m *magazine, home int) *magazine {
 	d.mu.lock()
 	if p.closed.Load() { // checked under the lock: Close empties each shard under it
 		d.mu.unlock()
-		p.depotIdle.Add(-int64(m.n * sc.size))
+		p.idle.releaseDepot(int64(m.n * sc.size))
 		p.releaseAll(m.items[:m.n])
 		m.n = 0
 		return m
@@ -182,7 +178,7 @@ func (p *BufferPool) takeOne(c, home int) (e entry, ok bool) {
 		}
 		d.mu.unlock()
 		if ok {
-			p.depotIdle.Add(-int64(sc.size))
+			p.idle.releaseDepot(int64(sc.size))
 			return e, true
 		}
 	}
@@ -202,7 +198,7 @@ func (p *BufferPool) giveOne(c int, e entry, home int) {
 			return
 		}
 		d.mu.unlock()
-		p.depotIdle.Add(-int64(sc.size))
+		p.idle.releaseDepot(int64(sc.size))
 	}
 	p.release(e, lookup(e.addr))
 }
@@ -229,7 +225,7 @@ func (p *BufferPool) drainDepots(out []entry) []entry {
 			clear(d.full)
 			d.full = d.full[:0]
 			d.mu.unlock()
-			p.depotIdle.Add(-int64(n * sc.size))
+			p.idle.releaseDepot(int64(n * sc.size))
 		}
 	}
 	return out
@@ -286,7 +282,7 @@ func (p *BufferPool) keepAdmitted(c int, es []entry, home int) int {
 	}
 	d.mu.unlock()
 	if rest := es[kept:]; len(rest) > 0 {
-		p.depotIdle.Add(-int64(len(rest) * sc.size))
+		p.idle.releaseDepot(int64(len(rest) * sc.size))
 		p.releaseAll(rest)
 	}
 	return kept

@@ -29,7 +29,7 @@ func (p *BufferPool) drainLocals(out []entry) []entry {
 				out = append(out, pc.priv)
 			}
 			if pc.state == pcReady {
-				p.localReserved.Add(-p.classes[c].cacheCost())
+				p.idle.releaseLocal(p.classes[c].cacheCost())
 			}
 			if pc.prev == outMag {
 				// A slow path has that magazine and will find no slot for it: it gives it
@@ -128,7 +128,7 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 		}
 		sc.slabMu.Unlock()
 		for _, r := range empty {
-			p.emptyIdle.Add(-slabSize)
+			p.idle.releaseEmptySlab()
 			released += p.unmap(r)
 		}
 	}

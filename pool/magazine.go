@@ -138,16 +138,6 @@ type localSet struct{ l []*local }
 // noLocals is what Get and Put see while Trim or Close empties the caches, and after Close.
 var noLocals = &localSet{}
 
-// cache returns the P's cache for pid, or nil when that P has none yet (GOMAXPROCS grew
-// since the pool last looked) or the caches are being drained. Call it pinned.
-func (p *BufferPool) cache(pid int) *local {
-	ls := p.locals.Load().l
-	if uint(pid) < uint(len(ls)) {
-		return ls[pid]
-	}
-	return nil
-}
-
 // growLocals makes caches for every P up to GOMAXPROCS, as sync.Pool's pinSlow does, and
 // publishes them unless the caches are off (Trim, Close). It reports whether P pid now has
 // a cache in use.

@@ -43,11 +43,7 @@ type BufferPool struct {
 	drainMu   sync.Mutex               // serializes Trim and Close
 	debugMu   sync.Mutex               // Debug pools: makes a Put's state check and change one step
 
-	// Idle bytes, for MaxIdleBytes: in the depots, in slabs kept mapped with nothing idle or
-	// out (so that a burst larger than the caches finds its memory again), and reserved for
-	// the P caches' magazines (twice their capacity, from each P's first use of a class).
-	depotIdle, emptyIdle, localReserved atomic.Int64
-	localBudget                         int64 // the most localReserved may reach
+	idle idleBudget // MaxIdleBytes: the depots', the empty slabs' and the P caches' idle bytes
 
 	// Counters off the hot path.
 	notOwned, doublePuts, closedPuts atomic.Uint64
@@ -171,7 +167,7 @@ func (p *BufferPool) setup(cfg Config) error {
 	p.owner = &owner{id: process.pools.Add(1)}
 	p.tracks = newTracker(cfg.TrackRate)
 	p.tracking = cfg.TrackRate > 0
-	p.localBudget = cfg.MaxIdleBytes / localShare
+	p.idle.init(cfg.MaxIdleBytes)
 	minKeep := 0
 	if cfg.MinBufferSize > 0 {
 		minKeep = classOf(cfg.MinBufferSize)
@@ -211,7 +207,7 @@ func (p *BufferPool) setup(cfg Config) error {
 			sc.layout = layoutMapping
 		}
 		if !cfg.Debug { // a Debug pool's every Get and Put changes protections: no P caches
-			sc.mag = magazineSize(cfg.LocalCacheSize, sc.size, p.localBudget)
+			sc.mag = p.idle.magazineSize(cfg.LocalCacheSize, sc.size)
 		}
 	}
 	if need := p.smallestRegion(); cfg.MaxMappedBytes > 0 && cfg.MaxMappedBytes < need {
@@ -235,21 +231,6 @@ func (p *BufferPool) smallestRegion() int64 {
 		n += 2 * int64(offheap.PageSize())
 	}
 	return n
-}
-
-// localShare: the P caches' magazines may together hold up to 1/localShare of MaxIdleBytes;
-// the depots and empty slabs get the rest. One pair of magazines may take at most
-// 1/pairShare of that, so that many classes and many Ps find room.
-const (
-	localShare = 5
-	pairShare  = 16
-)
-
-// magazineSize is the capacity of a class's magazines: LocalCacheSize buffers, fewer where
-// two magazines of them and priv would take more than a pair's share of the P caches'
-// budget; 0 where not even three buffers fit: such a class is held by the depot alone.
-func magazineSize(perClass, size int, budget int64) int {
-	return int(min(int64(perClass), (budget/pairShare/int64(size)-1)/2))
 }
 
 // Config returns the pool's configuration with every default filled in.

@@ -194,7 +194,7 @@ func (p *BufferPool) charge(n int64) error {
 
 // holdsIdle reports whether the pool holds memory that makeRoom could give back.
 func (p *BufferPool) holdsIdle() bool {
-	if p.emptyIdle.Load() > 0 || p.Len() > 0 {
+	if p.idle.holdsEmptySlabs() || p.Len() > 0 {
 		return true
 	}
 	p.growMu.Lock()

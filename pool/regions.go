@@ -157,7 +157,7 @@ func (p *BufferPool) Preallocate(size, n int) error {
 		for len(es) < batch {
 			e, _, _, err := p.carve(c, home, nil)
 			if err != nil {
-				p.depotIdle.Add(-int64((batch - len(es)) * sc.size))
+				p.idle.releaseDepot(int64((batch - len(es)) * sc.size))
 				p.keepAdmitted(c, es, home)
 				raiseHookPanic(err)
 				return opError(op, err)

@@ -223,7 +223,7 @@ func TestPreallocate(t *testing.T) {
 	require.NoError(t, p.Preallocate(64<<10, 20))
 	s := p.Stats()
 	assert.Equal(t, int64(20), classRow(t, s, 64<<10).Idle)
-	assert.Equal(t, int64(20*64<<10), p.depotIdle.Load(), "in the depot, where a Get on any P finds them")
+	assert.Equal(t, int64(20*64<<10), p.idle.depot.Load(), "in the depot, where a Get on any P finds them")
 	assert.Zero(t, s.Gets, "Preallocate is no Get")
 	maps := s.Maps
 	var bufs [][]byte

@@ -134,7 +134,7 @@ func (p *BufferPool) carveSlot(sc *sizeClass, home int, more []entry) (e entry, 
 			continue
 		}
 		if r.live == 0 {
-			p.emptyIdle.Add(-slabSize)
+			p.idle.releaseEmptySlab()
 		}
 		r.live += 1 + n
 		if r.nfree == 0 && r.carved == r.nslots {
@@ -155,16 +155,6 @@ func (p *BufferPool) relock(r *region) {
 		r.pinned = false
 		p.pinnedBytes.Add(-int64(cap(r.mem)))
 	}
-}
-
-// keepEmpty decides whether a slab that just became empty stays mapped: while the idle
-// budget has room for it, it does, and counts in emptyIdle.
-func (p *BufferPool) keepEmpty() bool {
-	if p.depotIdle.Load()+p.emptyIdle.Add(slabSize) > p.cfg.MaxIdleBytes-p.localReserved.Load() {
-		p.emptyIdle.Add(-slabSize)
-		return false
-	}
-	return true
 }
 
 // partialFor picks the slab to carve from for a P of shard home, or nil for a new one: among
@@ -263,7 +253,7 @@ func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 		r.live--
 		r.discarded = false
 		sc.addPartial(r)
-		if r.live == 0 && (p.closed.Load() || !p.keepEmpty()) {
+		if r.live == 0 && (p.closed.Load() || !p.idle.keepEmptySlab()) {
 			sc.dropPartial(r)
 			sc.forget(r)
 			drop[nd] = r

@@ -163,7 +163,7 @@ func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
 func (p *BufferPool) makeMagazines(c int) {
 	sc := &p.classes[c]
 	cost := sc.cacheCost()
-	ok := p.reserveLocal(cost)
+	ok := p.idle.reserveLocal(cost)
 	var a, b *magazine
 	if ok {
 		a, b = newMagazine(sc), newMagazine(sc)
@@ -173,7 +173,7 @@ func (p *BufferPool) makeMagazines(c int) {
 	case pc == nil || pc.state != pcNew: // the caches went off, or another goroutine was first
 		unpin(l)
 		if ok {
-			p.localReserved.Add(-cost)
+			p.idle.releaseLocal(cost)
 		}
 	case ok:
 		pc.loaded, pc.prev, pc.state = a, b, pcReady
@@ -189,18 +189,6 @@ func (p *BufferPool) makeMagazines(c int) {
 		pc.track = p.tracks.next()
 		unpin(l)
 	}
-}
-
-// reserveLocal reserves n bytes of MaxIdleBytes for a pair of magazines: within the P
-// caches' share, and within what the depots and the empty slabs leave of the bound, so that
-// magazines, depots and kept slabs together never pass it.
-func (p *BufferPool) reserveLocal(n int64) bool {
-	r := p.localReserved.Add(n)
-	if r > p.localBudget || p.depotIdle.Load()+p.emptyIdle.Load() > p.cfg.MaxIdleBytes-r {
-		p.localReserved.Add(-n)
-		return false
-	}
-	return true
 }
 
 // countGetUnpinned counts a Get of class c from a path that is not pinned.
@@ -396,7 +384,7 @@ func (p *BufferPool) swapInFull(pc *pcache, c, home int) *magazine {
 	full := popMagazine(&d.full)
 	d.empty = append(d.empty, pc.prev) // within its capacity
 	d.mu.unlock()
-	p.depotIdle.Add(-int64(full.n * sc.size))
+	p.idle.releaseDepot(int64(full.n * sc.size))
 	pc.prev, pc.loaded = pc.loaded, full
 	return full
 }
