@@ -1,6 +1,10 @@
 package pool
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync"
+	"sync/atomic"
+)
 
 // Size classes: powers of two from minClassSize up to maxSlabClassSize (the slab classes),
 // then four classes per power of two (n, 5n/4, 6n/4, 7n/4 of each octave), so that above
@@ -45,3 +49,31 @@ func classSize(c int) int {
 	o := maxSlabClassShift + k>>quartersShift
 	return 1<<o + (k&(1<<quartersShift-1)+1)<<(o-quartersShift)
 }
+
+// layout is how the buffers of a class are mapped.
+type layout uint8
+
+const (
+	layoutSlab    layout = iota // slots in slabs (classes up to maxSlabClassSize)
+	layoutCanary                // Secure, below a page: slabs fenced by guard pages, slots two sizes apart with a canary after each
+	layoutMapping               // one mapping per buffer; Secure pools add a guard page on each side
+)
+
+// sizeClass is the shared part of one size class.
+type sizeClass struct {
+	size   int
+	layout layout
+	mag    int  // capacity of this class's magazines; 0: the P caches do not hold it
+	keep   bool // the depot keeps buffers of this class (it is not below MinBufferSize)
+	depots atomic.Pointer[[]depot]
+	// live counts the buffers of the class that exist, out or idle (not free in a slab, not
+	// unmapped): Stats derives the idle ones from it without reading any P's cache.
+	live atomic.Int64
+
+	slabMu  sync.Mutex // guards partial, current and the bookkeeping of this class's slabs
+	partial []*region  // slabs with a free or new slot
+	current []*region  // per depot shard, the slab its Ps carve new slots from (nil: none yet)
+}
+
+// cacheCost is the most a P's cache of class sc holds: two magazines and priv, in bytes.
+func (sc *sizeClass) cacheCost() int64 { return int64((2*sc.mag + 1) * sc.size) }

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"fmt"
 	"runtime"
 	"sync/atomic"
 )
@@ -286,4 +287,68 @@ func (p *BufferPool) keepAdmitted(c int, es []entry, home int) int {
 		p.releaseAll(rest)
 	}
 	return kept
+}
+
+// Preallocate maps n buffers of size bytes now and keeps them idle, so that the next n Gets
+// of that size find memory that is mapped (and, with Populate or Pinned, resident). It is the
+// Rust crate's preallocate. Buffers beyond the pool's idle bounds (MaxIdleBytes) are not
+// mapped: Preallocate then returns an error saying how many were kept. n <= 0 does nothing.
+func (p *BufferPool) Preallocate(size, n int) error {
+	if err := p.ensureErr(); err != nil {
+		return err
+	}
+	defer p.raiseUnmapPanic()
+	if n <= 0 {
+		return nil
+	}
+	maxPooled := int(p.maxPooled.Load())
+	if size <= 0 || size > maxPooled {
+		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, maxPooled)
+	}
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	// The buffers go to the depot, not to this P's magazines, so that a Get on any P finds
+	// them. Each is admitted to the idle budget before it is carved, so that IdleBytes never
+	// passes MaxIdleBytes, not even for a moment.
+	c := max(classOf(size), p.minClass)
+	sc := &p.classes[c]
+	home := p.homeShard()
+	op := fmt.Sprintf("Preallocate(%d, %d)", size, n)
+	kept := 0
+	for kept < n {
+		batch := 1
+		if sc.mag > 0 {
+			batch = min(sc.mag, n-kept)
+		}
+		if !sc.keep || !p.admit(int64(batch*sc.size)) {
+			return fmt.Errorf("zeropool: %s: kept %d idle; MaxIdleBytes (%s) holds no more",
+				op, kept, FormatBytes(p.cfg.MaxIdleBytes))
+		}
+		es := make([]entry, 0, batch)
+		for len(es) < batch {
+			e, _, _, err := p.carve(c, home, nil)
+			if err != nil {
+				p.idle.releaseDepot(int64((batch - len(es)) * sc.size))
+				p.keepAdmitted(c, es, home)
+				raiseHookPanic(err)
+				return opError(op, err)
+			}
+			if p.cfg.Debug { // an idle buffer of a Debug pool is inaccessible
+				p.debugMu.Lock()
+				p.seal(e, lookup(e.addr))
+				*e.state.state() = stateIdle
+				p.debugMu.Unlock()
+			} else {
+				*e.state.state() = stateIdle
+			}
+			es = append(es, e)
+		}
+		if k := p.keepAdmitted(c, es, home); k < batch {
+			return fmt.Errorf("zeropool: %s: kept %d idle; the depot holds no more (MaxBuffersPerShard %d)",
+				op, kept+k, p.cfg.MaxBuffersPerShard)
+		}
+		kept += batch
+	}
+	return nil
 }

@@ -113,21 +113,3 @@ func dropPool(d *dropped) {
 		report(d.onLeak, Leak{What: what, Buffers: out, Bytes: outBytes, Holders: d.tracks.holders(3)})
 	}
 }
-
-// buffersOut counts r's buffers that are out. It reads every state byte: call it only where
-// no Get or Put of r's pool can run (its cleanup).
-func (r *region) buffersOut() int {
-	if r.kind != kindSlab {
-		if isOut(r.state) {
-			return 1
-		}
-		return 0
-	}
-	n := 0
-	for i := 0; i < r.nslots; i++ {
-		if isOut(*r.stateAt(i)) {
-			n++
-		}
-	}
-	return n
-}

@@ -72,31 +72,6 @@ type BufferPool struct {
 	setupErr      error                     // why a zero pool could not be set up
 }
 
-// layout is how the buffers of a class are mapped.
-type layout uint8
-
-const (
-	layoutSlab    layout = iota // slots in slabs (classes up to maxSlabClassSize)
-	layoutCanary                // Secure, below a page: slabs fenced by guard pages, slots two sizes apart with a canary after each
-	layoutMapping               // one mapping per buffer; Secure pools add a guard page on each side
-)
-
-// sizeClass is the shared part of one size class.
-type sizeClass struct {
-	size   int
-	layout layout
-	mag    int  // capacity of this class's magazines; 0: the P caches do not hold it
-	keep   bool // the depot keeps buffers of this class (it is not below MinBufferSize)
-	depots atomic.Pointer[[]depot]
-	// live counts the buffers of the class that exist, out or idle (not free in a slab, not
-	// unmapped): Stats derives the idle ones from it without reading any P's cache.
-	live atomic.Int64
-
-	slabMu  sync.Mutex // guards partial, current and the bookkeeping of this class's slabs
-	partial []*region  // slabs with a free or new slot
-	current []*region  // per depot shard, the slab its Ps carve new slots from (nil: none yet)
-}
-
 // New returns a pool with the defaults for this machine (DefaultConfig(runtime.NumCPU())).
 // It panics only if ZEROPOOL_BACKEND names a backend that cannot be used.
 func New() *BufferPool {

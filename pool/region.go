@@ -202,52 +202,6 @@ func (p *BufferPool) holdsIdle() bool {
 	return len(p.book.stuck) > 0
 }
 
-// newSlab maps and registers a slab for class c, to be carved first by the Ps of shard home.
-// The caller holds the class's slabMu.
-func (p *BufferPool) newSlab(c, home int) (*region, error) {
-	size := classSize(c)
-	stride, shift := size, uint8(minClassShift+c)
-	canary := p.classes[c].layout == layoutCanary
-	if canary {
-		stride, shift = 2*size, shift+1
-	}
-	hdr, n, colour, gapShift := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
-	m, pinned, charged, err := p.mapRegion(slabSize, false, false)
-	if err != nil {
-		return nil, err
-	}
-	mem := m.Bytes()
-	start := addrOfSlice(mem)
-	base := start + addr(hdr)
-	pub := mem[:cap(mem):cap(mem)]
-	if canary {
-		pg := offheap.PageSize()
-		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
-		for _, g := range []int{hdr, end} {
-			if _, err := m.Guard(mem[g : g+pg : g+pg]); err != nil {
-				p.freeMapping(&region{m: m, mem: mem, mapped: charged}, false)
-				return nil, err
-			}
-		}
-		base += addr(pg)
-		pub = mem[hdr+pg : end : end] // the slots and canaries, between the guard pages
-	}
-	r := &region{
-		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
-		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift - gapShift,
-		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, owner: p.owner, fast: notFast, home: home,
-		freeStack: start + addr(colour+statesBytes(n, gapShift)), nslots: n, partialIdx: -1,
-		canary: canary,
-	}
-	if p.cachesPuts() {
-		r.fast = p.owner
-	}
-	if err := p.register(r); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
 // newMapping maps and registers a single-buffer region of size bytes (class c, or -1 for an
 // oversize buffer) whose buffer is in state st.
 func (p *BufferPool) newMapping(size, c int, st uint8) (*region, error) {
@@ -381,3 +335,70 @@ func unmapStuck(stuck []*offheap.Mapping) (kept []*offheap.Mapping, unmapped int
 	}
 	return kept, unmapped
 }
+
+// Owner returns the whole buffer (len == cap == the buffer's capacity) holding b's first
+// byte while that buffer is out, so that an interior slice b[k:] can be put back:
+// p.Put(must(p.Owner(b))). It returns ErrNotOwned for memory that is not part of a buffer
+// of this pool that is out now (an idle buffer, a slab's header, a canary, foreign memory).
+func (p *BufferPool) Owner(b []byte) ([]byte, error) {
+	p.ensure()
+	if cap(b) == 0 {
+		return nil, fmt.Errorf("%w: Owner of an empty slice", ErrNotOwned)
+	}
+	a := addrOfSlice(b)
+	start, size, ok := p.bufferAt(a)
+	if !ok {
+		return nil, fmt.Errorf("%w: %#x is in no buffer that is out", ErrNotOwned, a)
+	}
+	return start.bytes(size), nil
+}
+
+// bufferAt finds the buffer that is out and holds addr: its first byte and its capacity.
+func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
+	r := lookup(a)
+	if r == nil || r.owner != p.owner || a < r.base {
+		return 0, 0, false
+	}
+	off := uintptr(a - r.base)
+	if r.kind == kindSlab {
+		if off >= r.span {
+			return 0, 0, false
+		}
+		slot := off >> r.shift << r.shift
+		if off-slot >= uintptr(r.size) { // a canary, between two slots
+			return 0, 0, false
+		}
+		start = r.base + addr(slot)
+	} else {
+		if off >= uintptr(r.size) {
+			return 0, 0, false
+		}
+		start = r.base
+	}
+	st, ok := r.slot(start)
+	if !ok || !isOut(*st) {
+		return 0, 0, false
+	}
+	return start, r.size, true
+}
+
+// buffersOut counts r's buffers that are out. It reads every state byte: call it only where
+// no Get or Put of r's pool can run (its cleanup).
+func (r *region) buffersOut() int {
+	if r.kind != kindSlab {
+		if isOut(r.state) {
+			return 1
+		}
+		return 0
+	}
+	n := 0
+	for i := 0; i < r.nslots; i++ {
+		if isOut(*r.stateAt(i)) {
+			n++
+		}
+	}
+	return n
+}
+
+// usable is the whole buffer of a single-buffer region.
+func (r *region) usable() []byte { return r.mem[:cap(r.mem):cap(r.mem)] }

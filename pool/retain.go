@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -11,10 +10,6 @@ import (
 // MaxReferences is the most references one buffer may have at once: its Get's and up to
 // MaxReferences-1 Retains. A Retain beyond it fails with ErrTooManyReferences.
 const MaxReferences = 1 << 16
-
-// ErrTooManyReferences is returned by Retain for a buffer that has MaxReferences references
-// already. Nothing is added.
-var ErrTooManyReferences = errors.New("zeropool: too many references to one buffer")
 
 // A buffer in stateShared (region.go) is out with references added by Retain. Put's fast
 // path accepts only stateOut, so every Put of such a buffer goes to putSlow, which drops one

@@ -283,3 +283,49 @@ func (p *BufferPool) release(e entry, r *region) int64 {
 	}
 	return p.releaseSlots([]entry{e}, r.class)
 }
+
+// newSlab maps and registers a slab for class c, to be carved first by the Ps of shard home.
+// The caller holds the class's slabMu.
+func (p *BufferPool) newSlab(c, home int) (*region, error) {
+	size := classSize(c)
+	stride, shift := size, uint8(minClassShift+c)
+	canary := p.classes[c].layout == layoutCanary
+	if canary {
+		stride, shift = 2*size, shift+1
+	}
+	hdr, n, colour, gapShift := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
+	m, pinned, charged, err := p.mapRegion(slabSize, false, false)
+	if err != nil {
+		return nil, err
+	}
+	mem := m.Bytes()
+	start := addrOfSlice(mem)
+	base := start + addr(hdr)
+	pub := mem[:cap(mem):cap(mem)]
+	if canary {
+		pg := offheap.PageSize()
+		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
+		for _, g := range []int{hdr, end} {
+			if _, err := m.Guard(mem[g : g+pg : g+pg]); err != nil {
+				p.freeMapping(&region{m: m, mem: mem, mapped: charged}, false)
+				return nil, err
+			}
+		}
+		base += addr(pg)
+		pub = mem[hdr+pg : end : end] // the slots and canaries, between the guard pages
+	}
+	r := &region{
+		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
+		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift - gapShift,
+		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, owner: p.owner, fast: notFast, home: home,
+		freeStack: start + addr(colour+statesBytes(n, gapShift)), nslots: n, partialIdx: -1,
+		canary: canary,
+	}
+	if p.cachesPuts() {
+		r.fast = p.owner
+	}
+	if err := p.register(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -196,3 +196,12 @@ func (p *BufferPool) notePeak(n int64) int64 {
 		}
 	}
 }
+
+// inUseBytes is Stats().InUseBytes without the rest of Stats.
+func (p *BufferPool) inUseBytes() int64 {
+	var n int64
+	for c := range p.classes {
+		n += p.inUse(c) * int64(p.classes[c].size)
+	}
+	return n + p.oversizeOut.Load()
+}
