@@ -65,7 +65,7 @@ type sizeClass struct {
 	layout layout
 	mag    int  // capacity of this class's magazines; 0: the P caches do not hold it
 	keep   bool // the depot keeps buffers of this class (it is not below MinBufferSize)
-	depots atomic.Pointer[[]depot]
+	depot  atomic.Pointer[depot] // made at the class's first use (see depotOf)
 	// live counts the buffers of the class that exist, out or idle (not free in a slab, not
 	// unmapped): Stats derives the idle ones from it without reading any P's cache.
 	live atomic.Int64

@@ -18,26 +18,13 @@ func (p *BufferPool) drainLocals(out []entry) []entry {
 		}
 		raceAcquire(l)
 		l.lastEpoch = noEpoch
-		for c := range p.classes {
-			pc := &l.c[c]
-			for _, m := range []*magazine{pc.loaded, pc.prev} {
-				if m != noMag && m != outMag {
-					out = append(out, m.items[:m.n]...)
-					m.n = 0
-				}
+		for ci := range p.classes {
+			// A magazine a slow path has taken out finds no slot when it comes back and goes
+			// to the depot; its reservation ends here with the pair's.
+			var held bool
+			if out, held = l.c[ci].reset(out); held {
+				p.idle.releaseLocal(p.classes[ci].cacheCost())
 			}
-			if pc.priv.state != 0 {
-				out = append(out, pc.priv)
-			}
-			if pc.state == pcReady {
-				p.idle.releaseLocal(p.classes[c].cacheCost())
-			}
-			if pc.prev == outMag {
-				// A slow path has that magazine and will find no slot for it: it gives it
-				// to the depot. Its reservation ends here with the pair's.
-				pc.prev = noMag
-			}
-			pc.loaded, pc.prev, pc.priv, pc.state = noMag, noMag, privClosed, pcNew
 		}
 		raceReleaseMerge(l)
 	}

@@ -5,8 +5,48 @@ import (
 	"sync/atomic"
 )
 
+// The P caches: for each size class a P holds a pcache, with one buffer apart (priv) and a
+// loaded and a previous magazine (Bonwick and Adams, "Magazines and Vmem", 2001). Get pops
+// from the loaded one and Put pushes onto it; when it is empty (Get) or full (Put) and the
+// previous one is full (Get) or empty (Put), the two swap, which costs nothing; only when
+// both are empty or both full does the P exchange a whole magazine with its class's depot,
+// in one short critical section. So a burst of any length costs one lock per M buffers.
+//
+// The protocol, stated here once. A pcache is touched only by the goroutine pinned to its P
+// (pinCache ... unpin, procPin underneath), so its fields need no lock, and each change of
+// them is made within one pinned section. Its state says what its magazines are:
+//
+//   - pcNew: none made yet. loaded and prev are noMag (empty and full at once, so the fast
+//     paths pass them by) and priv is privClosed. The class's first slow path on this P
+//     calls makeMagazines: it reserves the pair in the idle budget unpinned, then, pinned
+//     again and only if the state is still pcNew, installs them (pcReady) or, refused,
+//     sets pcOff.
+//   - pcReady: loaded and prev are the P's two magazines; priv is open (entry{} or a buffer)
+//     where the class's Puts may be cached as they are and the depot keeps the class.
+//   - pcOff: no magazines (noMag), priv shut: the P caches' share of MaxIdleBytes was spent.
+//     The class's Gets and Puts on this P go to the depot one buffer at a time.
+//
+// A slow path that must wait (the depot's lock, the slabs) takes prev out of the pcache and
+// leaves outMag in its place (takeOutPrev), unpins, works, and pins again to put it back
+// (restorePrev). While prev is outMag, no other slow path on this P exchanges a magazine
+// (bypassed sends it to the depot one buffer at a time) and the fast paths pass outMag by
+// (it is empty and full). Where prev is no longer outMag when the magazine comes back (the
+// goroutine moved to another P, or Trim reset the cache meanwhile), the magazine goes to
+// the depot instead.
+//
+// drainLocals (Trim, Close) empties every pcache and resets it to pcNew, releasing its
+// pair's reservation, after the cache barrier (setCaches, drain.go) has made sure no
+// goroutine is inside any P's cache.
+
 // pcache is one P's cache of one class: what the fast paths touch, in one cache line.
 type pcache struct {
+	// 64 bytes (padding.go): a cache line each, and an index is a shift. The padding comes
+	// first: the fields fill the line today, and Go pads a zero-size last field.
+	_ [pcachePad]byte
+	pcacheFields
+}
+
+type pcacheFields struct {
 	// priv is one idle buffer held outside the magazines, as sync.Pool's private: a Get+Put
 	// cycle of one buffer takes it and puts it back there without reaching a magazine. An
 	// empty priv is entry{}; privClosed keeps it shut while the P has no magazines of the
@@ -14,59 +54,155 @@ type pcache struct {
 	// of their own for that.
 	priv         entry
 	loaded, prev *magazine
-	hits, puts   uint64  // only this P writes them (see bump)
-	size         int     // the class's buffer size: the cap of the slices Get makes; never changes
-	track        uint32  // Gets until the next tracked one (Config.TrackRate; see track.go)
-	state        uint8   // pcNew, pcReady or pcOff
-	_            [3]byte // 64 bytes: a cache line each, and an index is a shift
+	hits, puts   uint64 // only this P writes them (see bump)
+	size         int    // the class's buffer size: the cap of the slices Get makes; never changes
+	track        uint32 // Gets until the next tracked one (Config.TrackRate; see track.go)
+	state        uint8  // pcNew, pcReady or pcOff
 }
 
 // privClosed is the priv of a P cache that may not hold a buffer (see pcache.priv): Get reads
 // priv.state, Put reads priv.addr.
 var privClosed = entry{addr: 1}
 
-// A pcache's state: its magazines are not made yet, made, or refused (the P caches' share of
-// MaxIdleBytes is spent, or the class is too big for them): its Gets and Puts then go to the
-// depot one buffer at a time.
+// A pcache's state (see the protocol above).
 const (
 	pcNew = iota
 	pcReady
 	pcOff
 )
 
+// bypassed reports whether a slow path must pass pc's magazines by and trade one buffer with
+// the depot: the P has no cache in use (pc nil), the class has no magazines, the P's were
+// refused, or another slow path on this P has taken prev out. A pcNew pcache is not
+// bypassed: its magazines are made.
+func (pc *pcache) bypassed(sc *sizeClass) bool {
+	return pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag
+}
+
+// takeOutPrev takes the previous magazine out for a slow path that unpins, leaving outMag.
+func (pc *pcache) takeOutPrev() *magazine {
+	m := pc.prev
+	pc.prev = outMag
+	return m
+}
+
+// restorePrev puts m back as the loaded magazine, the loaded one becoming the previous, if
+// pc still waits for it (prev is outMag); it reports whether it did.
+func (pc *pcache) restorePrev(m *magazine) bool {
+	if pc == nil || pc.prev != outMag {
+		return false
+	}
+	pc.prev, pc.loaded = pc.loaded, m
+	return true
+}
+
+// reset empties pc into out and makes it pcNew again; it reports whether pc held a pair of
+// magazines (whose reservation the caller releases). A magazine a slow path has taken out
+// will find no slot and go to the depot.
+func (pc *pcache) reset(out []entry) ([]entry, bool) {
+	for _, m := range []*magazine{pc.loaded, pc.prev} {
+		if m != noMag && m != outMag {
+			out = m.drainInto(out)
+		}
+	}
+	if pc.priv.state != 0 {
+		out = append(out, pc.priv)
+	}
+	held := pc.state == pcReady
+	pc.loaded, pc.prev, pc.priv, pc.state = noMag, noMag, privClosed, pcNew
+	return out, held
+}
+
 // pop takes an idle buffer from the loaded magazine, or from the previous one, swapping them.
 func (pc *pcache) pop() (entry, bool) {
 	m := pc.loaded
-	if m.n == 0 {
-		if pc.prev.n == 0 {
+	if m.empty() {
+		if pc.prev.empty() {
 			return entry{}, false
 		}
 		m, pc.prev = pc.prev, m
 		pc.loaded = m
 	}
-	m.n--
-	return m.items[m.n], true
+	return m.pop(), true
 }
 
 // push puts an idle buffer on the loaded magazine, or on the previous one when it is empty,
 // swapping them.
 func (pc *pcache) push(e entry) bool {
 	m := pc.loaded
-	if m.n == len(m.items) {
-		if q := pc.prev; q.n != 0 || len(q.items) == 0 {
+	if m.full() {
+		if q := pc.prev; !q.empty() || q.full() { // q.full(): noMag, outMag
 			return false
 		}
 		m, pc.prev = pc.prev, m
 		pc.loaded = m
 	}
-	m.items[m.n] = e
-	m.n++
+	m.push(e)
 	return true
+}
+
+// swapInFull makes the loaded magazine one with a buffer in it, if that can be done inside
+// the caller's pinned section: by swapping in the previous magazine, or by exchanging the
+// previous (empty) one for a full one of the home shard of class ci's depot where that needs
+// no waiting (depot.tryTakeFull). It returns the loaded magazine, empty if neither worked.
+// The Get fast path calls it.
+func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
+	if !pc.prev.empty() {
+		pc.loaded, pc.prev = pc.prev, pc.loaded
+		return pc.loaded
+	}
+	if pc.state != pcReady || pc.prev == outMag {
+		return pc.loaded
+	}
+	d := p.classes[ci&(classSlots-1)].depot.Load()
+	if d == nil {
+		return pc.loaded
+	}
+	full := d.tryTakeFull(pc.prev, home)
+	if full == nil {
+		return pc.loaded
+	}
+	pc.prev, pc.loaded = pc.loaded, full
+	return full
+}
+
+// swapInEmpty makes the loaded magazine one with room, if that can be done inside the
+// caller's pinned section: by swapping in the previous magazine, or by exchanging the
+// previous (full) one for an empty one of the home shard of class ci's depot where that
+// needs no waiting (depot.tryGiveFull). It returns the loaded magazine, full if neither
+// worked. The Put fast path calls it.
+func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
+	if q := pc.prev; q.empty() && !q.full() {
+		pc.loaded, pc.prev = q, pc.loaded
+		return q
+	}
+	if pc.state != pcReady || pc.prev == outMag {
+		return pc.loaded
+	}
+	d := p.classes[ci&(classSlots-1)].depot.Load()
+	if d == nil {
+		return pc.loaded
+	}
+	empty := d.tryGiveFull(pc.prev, home)
+	if empty == nil {
+		return pc.loaded
+	}
+	pc.prev, pc.loaded = pc.loaded, empty
+	return empty
 }
 
 // local is one P's cache: a pcache per class, touched only by the goroutine running on that P
 // inside procPin.
 type local struct {
+	localHead
+	_ [localHeadPad]byte // the pcaches start on a line of their own (padding.go)
+
+	c      [classSlots]pcache
+	misses [classSlots]uint64 // Gets that carved fresh memory, per class; off the fast paths' lines
+	_      [128]byte          // no false sharing with the next P's cache (nor its adjacent-line prefetch)
+}
+
+type localHead struct {
 	// last is the buffer this P's last fast-path Get handed out, of class lastClass, while
 	// unmapEpoch was lastEpoch. Put of that buffer on this P (a Get+Put cycle) needs no
 	// page-map lookup: the address identifies it, and while the epoch holds its state byte is
@@ -74,18 +210,13 @@ type local struct {
 	last      entry
 	lastClass uint
 	lastEpoch uint64
-	_         [32]byte // the pcaches start on a line of their own
-
-	c      [classSlots]pcache
-	misses [classSlots]uint64 // Gets that carved fresh memory, per class; off the fast paths' lines
-	_      [128]byte          // no false sharing with the next P's cache (nor its adjacent-line prefetch)
 }
 
 // noEpoch is the lastEpoch of a P that remembers no buffer: unmapEpoch never reaches it.
 const noEpoch = ^uint64(0)
 
 func newLocal() *local {
-	l := &local{lastEpoch: noEpoch}
+	l := &local{localHead: localHead{lastEpoch: noEpoch}}
 	for i := range l.c {
 		pc := &l.c[i]
 		pc.loaded, pc.prev, pc.priv = noMag, noMag, privClosed
@@ -216,7 +347,7 @@ func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
 	sc := &p.classes[c]
 	for {
 		pc, l, home := p.pinCache(c)
-		if pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag {
+		if pc.bypassed(sc) {
 			// No magazines here (or another Get or Put on this P is exchanging one): one
 			// buffer from the depot or the slabs.
 			unpin(l)
@@ -236,28 +367,27 @@ func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
 		// depot, pinned where that can be done without waiting (swapInFull), else unpinned,
 		// filling it from the slabs if the depot has nothing. The P keeps its loaded (empty)
 		// magazine meanwhile; outMag marks the slot taken.
-		if m := p.swapInFull(pc, c, home); m.n > 0 {
-			m.n--
-			e = m.items[m.n]
+		if m := pc.swapInFull(p, c, home); !m.empty() {
+			e = m.pop()
 			bump(&pc.hits, 1)
 			unpin(l)
 			return e, false, nil
 		}
-		m := pc.prev
-		pc.prev = outMag
+		m := pc.takeOutPrev()
 		unpin(l)
-		if full := p.takeFull(c, m, home); full != nil {
+		if full := p.depotOf(c).takeFull(m, home); full != nil {
 			return p.putBack(c, full, true, true), false, nil
 		}
 		// Fill m from the slabs: one buffer for this Get, and as many more free slots of
 		// the same slab as m holds, for the next Gets.
-		e, fresh, m.n, err = p.carve(c, home, m.items[:len(m.items)-1])
+		var n int
+		e, fresh, n, err = p.carve(c, home, m.items[:len(m.items)-1])
+		m.fill(n)
 		if err != nil {
 			p.putBack(c, m, false, false)
 			return entry{}, false, err
 		}
-		m.items[m.n] = e
-		m.n++
+		m.push(e)
 		return p.putBack(c, m, true, !fresh), fresh, nil
 	}
 }
@@ -265,7 +395,7 @@ func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
 // getOne takes one buffer of class c for a P without magazines of the class: from the
 // depot, else from the slabs. It counts the Get.
 func (p *BufferPool) getOne(c, home int) (entry, bool, error) {
-	if e, ok := p.takeOne(c, home); ok {
+	if e, ok := p.depotOf(c).takeOne(home); ok {
 		p.countGetUnpinned(c, true)
 		return e, false, nil
 	}
@@ -284,21 +414,20 @@ func (p *BufferPool) getOne(c, home int) (entry, bool, error) {
 func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
 	pc, l, home := p.pinCache(c)
 	if get {
-		m.n--
-		e = m.items[m.n]
+		e = m.pop()
 		p.countGet(pc, l, c, hit)
 	}
-	if pc != nil && pc.prev == outMag {
-		pc.prev, pc.loaded = pc.loaded, m
+	if pc.restorePrev(m) {
 		unpin(l)
 		return e
 	}
 	unpin(l)
-	if m.n == 0 {
-		p.giveEmpty(c, m, home)
+	if m.empty() {
+		p.depotOf(c).giveEmpty(m, home)
 		return e
 	}
-	p.giveEmpty(c, p.giveFull(c, m, home), home)
+	d := p.depotOf(c)
+	d.giveEmpty(d.giveFull(m, home), home)
 	return e
 }
 
@@ -342,10 +471,10 @@ func (p *BufferPool) putClass(c int, e entry) {
 	sc := &p.classes[c]
 	for {
 		pc, l, home := p.pinCache(c)
-		if pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag {
+		if pc.bypassed(sc) {
 			p.countPut(pc, c)
 			unpin(l)
-			p.giveOne(c, e, home)
+			p.depotOf(c).giveOne(e, home)
 			return
 		}
 		if pc.push(e) {
@@ -361,80 +490,18 @@ func (p *BufferPool) putClass(c int, e entry) {
 		// Both magazines are full: the previous one goes to the depot, and an empty one
 		// comes back for this buffer, pinned where that can be done without waiting
 		// (swapInEmpty), else unpinned.
-		if m := p.swapInEmpty(pc, c, home); m.n < len(m.items) {
-			m.items[m.n] = e
-			m.n++
+		if m := pc.swapInEmpty(p, c, home); !m.full() {
+			m.push(e)
 			bump(&pc.puts, 1)
 			unpin(l)
 			return
 		}
-		m := pc.prev
-		pc.prev = outMag
+		m := pc.takeOutPrev()
 		p.countPut(pc, c)
 		unpin(l)
-		m = p.giveFull(c, m, home)
-		m.items[m.n] = e
-		m.n++
+		m = p.depotOf(c).giveFull(m, home)
+		m.push(e)
 		p.putBack(c, m, false, false)
 		return
 	}
-}
-
-// swapInFull makes the P's loaded magazine of class c one with a buffer in it, if that can
-// be done inside the caller's pinned section: by swapping in the previous magazine, or by
-// exchanging the previous (empty) one for a full one of the depot's home shard when its lock
-// is free and its lists have room (so nothing waits or allocates). It returns the loaded
-// magazine, empty if neither worked.
-func (p *BufferPool) swapInFull(pc *pcache, c, home int) *magazine {
-	if pc.prev.n > 0 {
-		pc.loaded, pc.prev = pc.prev, pc.loaded
-		return pc.loaded
-	}
-	if pc.state != pcReady || pc.prev == outMag {
-		return pc.loaded
-	}
-	sc := &p.classes[c&(classSlots-1)]
-	d := sc.tryLockHome(home)
-	if d == nil {
-		return pc.loaded
-	}
-	if len(d.full) == 0 || len(d.empty) == cap(d.empty) {
-		d.mu.unlock()
-		return pc.loaded
-	}
-	full := popMagazine(&d.full)
-	d.empty = append(d.empty, pc.prev) // within its capacity
-	d.mu.unlock()
-	p.idle.releaseDepot(int64(full.n * sc.size))
-	pc.prev, pc.loaded = pc.loaded, full
-	return full
-}
-
-// swapInEmpty makes the P's loaded magazine of class c one with room, if that can be done
-// inside the caller's pinned section: by swapping in the previous magazine, or by exchanging
-// the previous (full) one for an empty one of the depot's home shard when its lock is free,
-// its lists have room and the idle bound admits the full one. It returns the loaded
-// magazine, full if neither worked.
-func (p *BufferPool) swapInEmpty(pc *pcache, c, home int) *magazine {
-	if q := pc.prev; q.n == 0 && len(q.items) != 0 {
-		pc.loaded, pc.prev = q, pc.loaded
-		return q
-	}
-	sc := &p.classes[c&(classSlots-1)]
-	if pc.state != pcReady || pc.prev == outMag || !sc.keep {
-		return pc.loaded
-	}
-	d := sc.tryLockHome(home)
-	if d == nil {
-		return pc.loaded
-	}
-	if len(d.empty) == 0 || len(d.full) == cap(d.full) || !p.admit(int64(pc.prev.n*sc.size)) {
-		d.mu.unlock()
-		return pc.loaded
-	}
-	empty := popMagazine(&d.empty)
-	d.full = append(d.full, pc.prev) // within its capacity
-	d.mu.unlock()
-	pc.prev, pc.loaded = pc.loaded, empty
-	return empty
 }

@@ -298,7 +298,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		m := pc.loaded
 		n, items := m.n-1, m.items
 		if uint(n) >= uint(len(items)) {
-			m = p.swapInFull(pc, c, pid&p.shardMask)
+			m = pc.swapInFull(p, c, pid&p.shardMask)
 			n, items = m.n-1, m.items
 		}
 		if uint(n) < uint(len(items)) {
@@ -406,7 +406,7 @@ func (p *BufferPool) Put(buf []byte) error {
 					m := pc.loaded
 					n, items := m.n, m.items
 					if uint(n) >= uint(len(items)) { // full: swapped for one with room where that needs no waiting
-						m = p.swapInEmpty(pc, r.class, pid&p.shardMask)
+						m = pc.swapInEmpty(p, r.class, pid&p.shardMask)
 						n, items = m.n, m.items
 					}
 					if uint(n) < uint(len(items)) {
