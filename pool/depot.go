@@ -166,46 +166,6 @@ func (d *depot) giveEmpty(m *magazine, home int) {
 	s.mu.unlock()
 }
 
-// tryTakeFull is takeFull for a pinned section: from the home shard only, where its lock is
-// free and its empty list has room for the P's empty magazine (so nothing waits or
-// allocates). It returns nil, changing nothing, where that cannot be done.
-func (d *depot) tryTakeFull(empty *magazine, home int) *magazine {
-	s := &d.shards[home&d.mask]
-	if !s.mu.tryLock() {
-		return nil
-	}
-	if len(s.full) == 0 || len(s.empty) == cap(s.empty) {
-		s.mu.unlock()
-		return nil
-	}
-	full := popMagazine(&s.full)
-	s.empty = append(s.empty, empty) // within its capacity
-	s.mu.unlock()
-	d.p.idle.releaseDepot(d.bytes(full.len()))
-	return full
-}
-
-// tryGiveFull is giveFull for a pinned section: to the home shard only, where its lock is
-// free, its lists have room and the idle budget admits the magazine's buffers. It returns
-// an empty magazine, or nil, changing nothing, where that cannot be done.
-func (d *depot) tryGiveFull(full *magazine, home int) *magazine {
-	if !d.sc.keep {
-		return nil
-	}
-	s := &d.shards[home&d.mask]
-	if !s.mu.tryLock() {
-		return nil
-	}
-	if len(s.empty) == 0 || len(s.full) == cap(s.full) || !d.admit(d.bytes(full.len())) {
-		s.mu.unlock()
-		return nil
-	}
-	empty := popMagazine(&s.empty)
-	s.full = append(s.full, full) // within its capacity
-	s.mu.unlock()
-	return empty
-}
-
 // takeOne takes one idle buffer: a loose one, else one of a full magazine, the home shard
 // first. ok is false when the depot is empty.
 func (d *depot) takeOne(home int) (e entry, ok bool) {
@@ -340,10 +300,10 @@ func (p *BufferPool) Preallocate(size, n int) error {
 	// The buffers go to the depot, not to this P's magazines, so that a Get on any P finds
 	// them. Each is admitted to the idle budget before it is carved, so that IdleBytes never
 	// passes MaxIdleBytes, not even for a moment.
-	c := max(classOf(size), p.minClass)
-	sc := &p.classes[c]
+	ci := max(classOf(size), p.minClass)
+	sc := &p.classes[ci]
 	home := p.homeShard()
-	d := p.depotOf(c)
+	d := p.depotOf(ci)
 	op := fmt.Sprintf("Preallocate(%d, %d)", size, n)
 	kept := 0
 	for kept < n {
@@ -357,7 +317,7 @@ func (p *BufferPool) Preallocate(size, n int) error {
 		}
 		es := make([]entry, 0, batch)
 		for len(es) < batch {
-			e, _, _, err := p.carve(c, home, nil)
+			e, _, _, err := p.carve(ci, home, nil)
 			if err != nil {
 				p.idle.releaseDepot(d.bytes(batch - len(es)))
 				d.keepAdmitted(es, home)

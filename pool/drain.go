@@ -83,8 +83,8 @@ func (p *BufferPool) hooked() bool { return p.cfg.OnMap != nil || p.cfg.OnUnmap 
 func (p *BufferPool) sweepSlabs(discard bool) int64 {
 	var released, refused int64
 	pg := offheap.PageSize()
-	for c := range p.classes {
-		sc := &p.classes[c]
+	for ci := range p.classes {
+		sc := &p.classes[ci]
 		var empty []*region
 		sc.slabMu.Lock()
 		for _, r := range sc.partial {

@@ -18,9 +18,9 @@ import (
 // owner stands for one pool in its regions.
 type owner struct{ id uint64 }
 
-// notFast is the fast field of regions whose Puts need work (Secure, Debug, oversize): no
+// noFastPut is the fastPutOwner of regions whose Puts need work (Secure, Debug, oversize): no
 // pool's owner, so the Put fast path, which compares fast to its pool's owner, passes them by.
-var notFast = &owner{}
+var noFastPut = &owner{}
 
 // book is the set of a pool's regions, and the mappings the kernel refused to unmap; the pool
 // guards it with growMu. A dropped pool's cleanup finds it through the dropped.

@@ -143,9 +143,12 @@ func (pc *pcache) push(e entry) bool {
 
 // swapInFull makes the loaded magazine one with a buffer in it, if that can be done inside
 // the caller's pinned section: by swapping in the previous magazine, or by exchanging the
-// previous (empty) one for a full one of the home shard of class ci's depot where that needs
-// no waiting (depot.tryTakeFull). It returns the loaded magazine, empty if neither worked.
-// The Get fast path calls it.
+// previous (empty) one for a full one of the home shard of class ci's depot where its lock
+// is free and its empty list has room (so nothing waits or allocates). It returns the loaded
+// magazine, empty if neither worked. The Get fast path calls it.
+//
+// The exchange is depot.takeFull written out for one shard: a call of its own costs a burst
+// (a swap per M buffers) more instructions.
 func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 	if !pc.prev.empty() {
 		pc.loaded, pc.prev = pc.prev, pc.loaded
@@ -158,35 +161,53 @@ func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 	if d == nil {
 		return pc.loaded
 	}
-	full := d.tryTakeFull(pc.prev, home)
-	if full == nil {
+	s := &d.shards[home&d.mask]
+	if !s.mu.tryLock() {
 		return pc.loaded
 	}
+	if len(s.full) == 0 || len(s.empty) == cap(s.empty) {
+		s.mu.unlock()
+		return pc.loaded
+	}
+	full := popMagazine(&s.full)
+	s.empty = append(s.empty, pc.prev) // within its capacity
+	s.mu.unlock()
+	p.idle.releaseDepot(d.bytes(full.len()))
 	pc.prev, pc.loaded = pc.loaded, full
 	return full
 }
 
 // swapInEmpty makes the loaded magazine one with room, if that can be done inside the
 // caller's pinned section: by swapping in the previous magazine, or by exchanging the
-// previous (full) one for an empty one of the home shard of class ci's depot where that
-// needs no waiting (depot.tryGiveFull). It returns the loaded magazine, full if neither
-// worked. The Put fast path calls it.
+// previous (full) one for an empty one of the home shard of class ci's depot where its lock
+// is free, its lists have room and the idle budget admits the full one. It returns the
+// loaded magazine, full if neither worked. The Put fast path calls it.
+//
+// The exchange is depot.giveFull written out for one shard, as in swapInFull.
 func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
 	if q := pc.prev; q.empty() && !q.full() {
 		pc.loaded, pc.prev = q, pc.loaded
 		return q
 	}
-	if pc.state != pcReady || pc.prev == outMag {
+	sc := &p.classes[ci&(classSlots-1)]
+	if pc.state != pcReady || pc.prev == outMag || !sc.keep {
 		return pc.loaded
 	}
-	d := p.classes[ci&(classSlots-1)].depot.Load()
+	d := sc.depot.Load()
 	if d == nil {
 		return pc.loaded
 	}
-	empty := d.tryGiveFull(pc.prev, home)
-	if empty == nil {
+	s := &d.shards[home&d.mask]
+	if !s.mu.tryLock() {
 		return pc.loaded
 	}
+	if len(s.empty) == 0 || len(s.full) == cap(s.full) || p.closed.Load() || !p.idle.admitDepot(d.bytes(pc.prev.len())) {
+		s.mu.unlock()
+		return pc.loaded
+	}
+	empty := popMagazine(&s.empty)
+	s.full = append(s.full, pc.prev) // within its capacity
+	s.mu.unlock()
 	pc.prev, pc.loaded = pc.loaded, empty
 	return empty
 }
@@ -203,12 +224,12 @@ type local struct {
 }
 
 type localHead struct {
-	// last is the buffer this P's last fast-path Get handed out, of class lastClass, while
+	// last is the buffer this P's last fast-path Get handed out, of class lastCI, while
 	// unmapEpoch was lastEpoch. Put of that buffer on this P (a Get+Put cycle) needs no
 	// page-map lookup: the address identifies it, and while the epoch holds its state byte is
 	// mapped, so the state check that catches a double Put reads it directly.
 	last      entry
-	lastClass uint
+	lastCI    uint
 	lastEpoch uint64
 }
 
@@ -261,22 +282,22 @@ func (p *BufferPool) growLocals(pid int) bool {
 	return true
 }
 
-// pinCache pins the goroutine and returns the current P's cache of class c, the P's cache,
+// pinCache pins the goroutine and returns the current P's cache of class ci, the P's cache,
 // and the P's home shard; the caller calls unpin(l). pc is nil when the P has no cache in
 // use (the caches are off).
-func (p *BufferPool) pinCache(c int) (pc *pcache, l *local, home int) {
+func (p *BufferPool) pinCache(ci int) (pc *pcache, l *local, home int) {
 	pid := procPin()
 	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
 		if l := ls[pid]; l != unusedLocal {
 			raceAcquire(l)
-			return &l.c[c&(classSlots-1)], l, pid & p.shardMask
+			return &l.c[ci&(classSlots-1)], l, pid & p.shardMask
 		}
 	}
-	return p.pinCacheSlow(c, pid)
+	return p.pinCacheSlow(ci, pid)
 }
 
 // pinCacheSlow is pinCache for a P that has no cache of its own yet: it makes one.
-func (p *BufferPool) pinCacheSlow(c, pid int) (pc *pcache, l *local, home int) {
+func (p *BufferPool) pinCacheSlow(ci, pid int) (pc *pcache, l *local, home int) {
 	for {
 		procUnpin()
 		if !p.growLocals(pid) {
@@ -287,7 +308,7 @@ func (p *BufferPool) pinCacheSlow(c, pid int) (pc *pcache, l *local, home int) {
 		if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
 			if l := ls[pid]; l != unusedLocal {
 				raceAcquire(l)
-				return &l.c[c&(classSlots-1)], l, pid & p.shardMask
+				return &l.c[ci&(classSlots-1)], l, pid & p.shardMask
 			}
 		}
 	}
@@ -301,73 +322,74 @@ func unpin(l *local) {
 	procUnpin()
 }
 
-// counters the P caches cannot take (while they are off) are counted here.
-type extraCounters struct{ hits, misses, puts [classSlots]atomic.Uint64 }
+// uncachedCounts are the Gets and Puts counted while the P caches are off (no P cache to
+// count them in), per class.
+type uncachedCounts struct{ hits, misses, puts [classSlots]atomic.Uint64 }
 
-// countGet counts a Get of class c served outside the P's cache; call it pinned.
-func (p *BufferPool) countGet(pc *pcache, l *local, c int, hit bool) {
+// countGet counts a Get of class ci served outside the P's cache; call it pinned.
+func (p *BufferPool) countGet(pc *pcache, l *local, ci int, hit bool) {
 	switch {
 	case pc == nil && hit:
-		p.extra.hits[c&(classSlots-1)].Add(1)
+		p.uncached.hits[ci&(classSlots-1)].Add(1)
 	case pc == nil:
-		p.extra.misses[c&(classSlots-1)].Add(1)
+		p.uncached.misses[ci&(classSlots-1)].Add(1)
 	case hit:
 		bump(&pc.hits, 1)
 	default:
-		bump(&l.misses[c&(classSlots-1)], 1)
+		bump(&l.misses[ci&(classSlots-1)], 1)
 	}
 }
 
-// countPut counts a Put of class c taken outside the P's cache; call it pinned.
-func (p *BufferPool) countPut(pc *pcache, c int) {
+// countPut counts a Put of class ci taken outside the P's cache; call it pinned.
+func (p *BufferPool) countPut(pc *pcache, ci int) {
 	if pc == nil {
-		p.extra.puts[c&(classSlots-1)].Add(1)
+		p.uncached.puts[ci&(classSlots-1)].Add(1)
 		return
 	}
 	bump(&pc.puts, 1)
 }
 
-// countPutUnpinned counts a Put of class c from a path that is not pinned.
-func (p *BufferPool) countPutUnpinned(c int) {
-	pc, l, _ := p.pinCache(c)
-	p.countPut(pc, c)
+// countPutUnpinned counts a Put of class ci from a path that is not pinned.
+func (p *BufferPool) countPutUnpinned(ci int) {
+	pc, l, _ := p.pinCache(ci)
+	p.countPut(pc, ci)
 	unpin(l)
 }
 
-// countGetUnpinned counts a Get of class c from a path that is not pinned.
-func (p *BufferPool) countGetUnpinned(c int, hit bool) {
-	pc, l, _ := p.pinCache(c)
-	p.countGet(pc, l, c, hit)
+// countGetUnpinned counts a Get of class ci from a path that is not pinned.
+func (p *BufferPool) countGetUnpinned(ci int, hit bool) {
+	pc, l, _ := p.pinCache(ci)
+	p.countGet(pc, l, ci, hit)
 	unpin(l)
 }
 
-// getClass takes a buffer of class c for getSlow and counts the Get. fresh tells memory
+// getClass takes a buffer of class ci for getSlow and counts the Get. fresh tells memory
 // never used before (a miss) from memory used before (a hit).
-func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
-	sc := &p.classes[c]
+func (p *BufferPool) getClass(ci int) (e entry, fresh bool, err error) {
+	sc := &p.classes[ci]
 	for {
-		pc, l, home := p.pinCache(c)
+		pc, l, home := p.pinCache(ci)
 		if pc.bypassed(sc) {
 			// No magazines here (or another Get or Put on this P is exchanging one): one
 			// buffer from the depot or the slabs.
 			unpin(l)
-			return p.getOne(c, home)
+			return p.getOne(ci, home)
 		}
 		if e, ok := pc.pop(); ok { // refilled since the fast path looked
-			p.countGet(pc, l, c, true)
+			p.countGet(pc, l, ci, true)
 			unpin(l)
 			return e, false, nil
 		}
 		if pc.state == pcNew {
 			unpin(l)
-			p.makeMagazines(c)
+			p.makeMagazines(ci)
 			continue
 		}
 		// Both magazines are empty: exchange the previous one for a full one from the
 		// depot, pinned where that can be done without waiting (swapInFull), else unpinned,
 		// filling it from the slabs if the depot has nothing. The P keeps its loaded (empty)
 		// magazine meanwhile; outMag marks the slot taken.
-		if m := pc.swapInFull(p, c, home); !m.empty() {
+		if m := pc.swapInFull(p, ci, home); !m.empty() {
 			e = m.pop()
 			bump(&pc.hits, 1)
 			unpin(l)
@@ -375,33 +397,33 @@ func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
 		}
 		m := pc.takeOutPrev()
 		unpin(l)
-		if full := p.depotOf(c).takeFull(m, home); full != nil {
-			return p.putBack(c, full, true, true), false, nil
+		if full := p.depotOf(ci).takeFull(m, home); full != nil {
+			return p.putBack(ci, full, true, true), false, nil
 		}
 		// Fill m from the slabs: one buffer for this Get, and as many more free slots of
 		// the same slab as m holds, for the next Gets.
 		var n int
-		e, fresh, n, err = p.carve(c, home, m.items[:len(m.items)-1])
+		e, fresh, n, err = p.carve(ci, home, m.items[:len(m.items)-1])
 		m.fill(n)
 		if err != nil {
-			p.putBack(c, m, false, false)
+			p.putBack(ci, m, false, false)
 			return entry{}, false, err
 		}
 		m.push(e)
-		return p.putBack(c, m, true, !fresh), fresh, nil
+		return p.putBack(ci, m, true, !fresh), fresh, nil
 	}
 }
 
-// getOne takes one buffer of class c for a P without magazines of the class: from the
+// getOne takes one buffer of class ci for a P without magazines of the class: from the
 // depot, else from the slabs. It counts the Get.
-func (p *BufferPool) getOne(c, home int) (entry, bool, error) {
-	if e, ok := p.depotOf(c).takeOne(home); ok {
-		p.countGetUnpinned(c, true)
+func (p *BufferPool) getOne(ci, home int) (entry, bool, error) {
+	if e, ok := p.depotOf(ci).takeOne(home); ok {
+		p.countGetUnpinned(ci, true)
 		return e, false, nil
 	}
-	e, fresh, _, err := p.carve(c, home, nil)
+	e, fresh, _, err := p.carve(ci, home, nil)
 	if err == nil {
-		p.countGetUnpinned(c, !fresh)
+		p.countGetUnpinned(ci, !fresh)
 	}
 	return e, fresh, err
 }
@@ -411,11 +433,11 @@ func (p *BufferPool) getOne(c, home int) (entry, bool, error) {
 // set it first pops the Get's buffer from the magazine and counts the Get (a hit when hit is
 // set), in the same pinned section. Where no slot is marked (the goroutine moved to another P, or Trim emptied the caches
 // meanwhile) the magazine goes to the depot instead.
-func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
-	pc, l, home := p.pinCache(c)
+func (p *BufferPool) putBack(ci int, m *magazine, get, hit bool) (e entry) {
+	pc, l, home := p.pinCache(ci)
 	if get {
 		e = m.pop()
-		p.countGet(pc, l, c, hit)
+		p.countGet(pc, l, ci, hit)
 	}
 	if pc.restorePrev(m) {
 		unpin(l)
@@ -423,26 +445,26 @@ func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
 	}
 	unpin(l)
 	if m.empty() {
-		p.depotOf(c).giveEmpty(m, home)
+		p.depotOf(ci).giveEmpty(m, home)
 		return e
 	}
-	d := p.depotOf(c)
+	d := p.depotOf(ci)
 	d.giveEmpty(d.giveFull(m, home), home)
 	return e
 }
 
-// makeMagazines gives the current P a pair of magazines for class c (and opens its priv),
+// makeMagazines gives the current P a pair of magazines for class ci (and opens its priv),
 // out of the P caches' share of MaxIdleBytes; where that share is spent, the P holds no magazines of the class
 // and its Gets and Puts of it go to the depot.
-func (p *BufferPool) makeMagazines(c int) {
-	sc := &p.classes[c]
+func (p *BufferPool) makeMagazines(ci int) {
+	sc := &p.classes[ci]
 	cost := sc.cacheCost()
 	ok := p.idle.reserveLocal(cost)
 	var a, b *magazine
 	if ok {
 		a, b = newMagazine(sc), newMagazine(sc)
 	}
-	pc, l, _ := p.pinCache(c)
+	pc, l, _ := p.pinCache(ci)
 	switch {
 	case pc == nil || pc.state != pcNew: // the caches went off, or another goroutine was first
 		unpin(l)
@@ -465,43 +487,43 @@ func (p *BufferPool) makeMagazines(c int) {
 	}
 }
 
-// putClass keeps an idle buffer of class c: on the P's magazines, else in the depot, else
+// putClass keeps an idle buffer of class ci: on the P's magazines, else in the depot, else
 // (beyond the idle bounds) it releases the buffer's memory. It counts the Put.
-func (p *BufferPool) putClass(c int, e entry) {
-	sc := &p.classes[c]
+func (p *BufferPool) putClass(ci int, e entry) {
+	sc := &p.classes[ci]
 	for {
-		pc, l, home := p.pinCache(c)
+		pc, l, home := p.pinCache(ci)
 		if pc.bypassed(sc) {
-			p.countPut(pc, c)
+			p.countPut(pc, ci)
 			unpin(l)
-			p.depotOf(c).giveOne(e, home)
+			p.depotOf(ci).giveOne(e, home)
 			return
 		}
 		if pc.push(e) {
-			p.countPut(pc, c)
+			p.countPut(pc, ci)
 			unpin(l)
 			return
 		}
 		if pc.state == pcNew {
 			unpin(l)
-			p.makeMagazines(c)
+			p.makeMagazines(ci)
 			continue
 		}
 		// Both magazines are full: the previous one goes to the depot, and an empty one
 		// comes back for this buffer, pinned where that can be done without waiting
 		// (swapInEmpty), else unpinned.
-		if m := pc.swapInEmpty(p, c, home); !m.full() {
+		if m := pc.swapInEmpty(p, ci, home); !m.full() {
 			m.push(e)
 			bump(&pc.puts, 1)
 			unpin(l)
 			return
 		}
 		m := pc.takeOutPrev()
-		p.countPut(pc, c)
+		p.countPut(pc, ci)
 		unpin(l)
-		m = p.depotOf(c).giveFull(m, home)
+		m = p.depotOf(ci).giveFull(m, home)
 		m.push(e)
-		p.putBack(c, m, false, false)
+		p.putBack(ci, m, false, false)
 		return
 	}
 }

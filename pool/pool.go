@@ -22,16 +22,16 @@ type BufferPool struct {
 	// Read by every Get and Put; written only while the pool is set up. maxPooled is stored
 	// last: a Get that reads it non-zero sees everything else set up, and a pool whose
 	// maxPooled is 0 is a zero pool not set up yet (see ensure).
-	maxPooled atomic.Int64             // size of the largest pooled class: bigger Gets get a mapping of their own
-	locals    atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
-	owner     *owner                   // what the pool's regions name it by (see dropped.go)
-	tracking  bool                     // Config.TrackRate > 0, beside the fields every Get reads
-	classes   []sizeClass
-	shardMask int
-	minClass  int // lowest class that holds buffers (Debug pools: a page)
-	cfg       Config
-	canary    uint64 // Secure pools: the secret behind every canary
-	closed    atomic.Bool
+	maxPooled    atomic.Int64             // size of the largest pooled class: bigger Gets get a mapping of their own
+	locals       atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
+	owner        *owner                   // what the pool's regions name it by (see dropped.go)
+	tracking     bool                     // Config.TrackRate > 0, beside the fields every Get reads
+	classes      []sizeClass
+	shardMask    int
+	minClass     int // lowest class that holds buffers (Debug pools: a page)
+	cfg          Config
+	canarySecret uint64 // Secure pools: the secret mixed into every canary (see canaryOf)
+	closed       atomic.Bool
 
 	// Everything below is written while the pool runs: keep it off the cache lines that every
 	// Get and Put reads on every P.
@@ -46,15 +46,15 @@ type BufferPool struct {
 	idle idleBudget // MaxIdleBytes: the depots', the empty slabs' and the P caches' idle bytes
 
 	// Counters off the hot path.
-	notOwned, doublePuts, closedPuts atomic.Uint64
-	trims, pinFailures, canaries     atomic.Uint64
-	maps, unmaps, unmapFailures      atomic.Uint64
-	oversizeGets, oversizePuts       atomic.Uint64
-	mapped, pinnedBytes, oversizeOut atomic.Int64
-	peakInUse, unreleased            atomic.Int64
-	nextID                           atomic.Uint64 // the last Region.ID handed out
-	extra                            extraCounters // Gets and Puts while the P caches are off
-	refs                             refTable      // references added by Retain
+	notOwned, doublePuts, closedPuts   atomic.Uint64
+	trims, pinFailures, canaryFailures atomic.Uint64
+	maps, unmaps, unmapFailures        atomic.Uint64
+	oversizeGets, oversizePuts         atomic.Uint64
+	mapped, pinnedBytes, oversizeOut   atomic.Int64
+	peakInUse, unreleased              atomic.Int64
+	nextID                             atomic.Uint64  // the last Region.ID handed out
+	uncached                           uncachedCounts // Gets and Puts counted while the P caches are off
+	refs                               refTable       // references added by Retain
 
 	growMu sync.Mutex // guards book, draining and deferred
 	book   *book      // the pool's regions; what a cleanup finds of the pool once it is dropped
@@ -165,19 +165,19 @@ func (p *BufferPool) setup(cfg Config) error {
 		if _, err := rand.Read(b[:]); err != nil {
 			return opError("canary secret", err)
 		}
-		p.canary = binary.LittleEndian.Uint64(b[:])
+		p.canarySecret = binary.LittleEndian.Uint64(b[:])
 	}
 	p.classes = make([]sizeClass, nclass)
-	for c := range p.classes {
-		sc := &p.classes[c]
-		sc.size = classSize(c)
-		sc.keep = c >= minKeep
-		if c < slabClasses {
+	for ci := range p.classes {
+		sc := &p.classes[ci]
+		sc.size = classSize(ci)
+		sc.keep = ci >= minKeep
+		if ci < slabClasses {
 			sc.current = make([]*region, cfg.NumShards)
 		}
 		switch {
 		case cfg.Secure && !cfg.Debug && sc.size < pg:
-			sc.layout = layoutCanary
+			sc.layout = layoutCanarySlab
 		case cfg.Secure || sc.size > maxSlabClassSize:
 			sc.layout = layoutMapping
 		}
@@ -261,9 +261,9 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	pid := procPin()
 	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
 		l := ls[pid]
-		c := classOf(size) & (classSlots - 1)
+		ci := classOf(size) & (classSlots - 1)
 		raceAcquire(l)
-		pc := &l.c[c]
+		pc := &l.c[ci]
 		// With Config.TrackRate, the P's countdown to its next tracked Get reaching zero
 		// sends this Get to the slow path, which tracks it; a Get that goes there for want of
 		// a buffer takes its count back, so that sampleSlow counts it once.
@@ -280,7 +280,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			bump(&pc.hits, 1)
 			markOut(e.state)
 			runtime.KeepAlive(p) // a dropped pool's cleanup must not find the buffer idle before it is out
-			l.last, l.lastClass, l.lastEpoch = e, uint(c), unmapEpoch.Load()
+			l.last, l.lastCI, l.lastEpoch = e, uint(ci), unmapEpoch.Load()
 			b := e.addr.buffer(size, pc.size)
 			if lineCheck {
 				noteWrite(pid, addrOfVar(&pc.priv), linePCache, e.addr)
@@ -298,7 +298,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		m := pc.loaded
 		n, items := m.n-1, m.items
 		if uint(n) >= uint(len(items)) {
-			m = pc.swapInFull(p, c, pid&p.shardMask)
+			m = pc.swapInFull(p, ci, pid&p.shardMask)
 			n, items = m.n-1, m.items
 		}
 		if uint(n) < uint(len(items)) {
@@ -307,7 +307,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			bump(&pc.hits, 1)
 			markOut(e.state)
 			runtime.KeepAlive(p)
-			l.last, l.lastClass, l.lastEpoch = e, uint(c), unmapEpoch.Load()
+			l.last, l.lastCI, l.lastEpoch = e, uint(ci), unmapEpoch.Load()
 			if lineCheck {
 				noteWrite(pid, addrOfVar(&m.n), lineMagazine, e.addr)
 				noteWrite(pid, addrOfVar(&pc.hits), linePCache, e.addr)
@@ -371,7 +371,7 @@ func (p *BufferPool) Put(buf []byte) error {
 		// region was unmapped since (see local.last). priv is open only in pools whose Puts
 		// need no work.
 		if a == l.last.addr && l.lastEpoch == unmapEpoch.Load() {
-			pc := &l.c[l.lastClass&(classSlots-1)]
+			pc := &l.c[l.lastCI&(classSlots-1)]
 			if st := l.last.state; pc.priv.addr == 0 && isPlainOut(st) {
 				pc.priv = l.last
 				markIdle(st)
@@ -385,11 +385,11 @@ func (p *BufferPool) Put(buf []byte) error {
 				return nil
 			}
 		}
-		if r := lookup(a); r != nil && r.fast == p.owner {
+		if r := lookup(a); r != nil && r.fastPutOwner == p.owner {
 			// region.slot, written out: through the call the compiler emits more instructions.
 			if off := uintptr(a - r.base); off < r.span && off&r.mask == 0 {
 				st := r.states + addr(off>>(r.stShift&63))
-				pc := &l.c[r.class&(classSlots-1)]
+				pc := &l.c[r.ci&(classSlots-1)]
 				if isPlainOut(st) {
 					if pc.priv.addr == 0 { // privClosed is never empty
 						pc.priv = entry{a, st}
@@ -406,7 +406,7 @@ func (p *BufferPool) Put(buf []byte) error {
 					m := pc.loaded
 					n, items := m.n, m.items
 					if uint(n) >= uint(len(items)) { // full: swapped for one with room where that needs no waiting
-						m = pc.swapInEmpty(p, r.class, pid&p.shardMask)
+						m = pc.swapInEmpty(p, r.ci, pid&p.shardMask)
 						n, items = m.n, m.items
 					}
 					if uint(n) < uint(len(items)) {

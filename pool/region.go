@@ -22,14 +22,6 @@ const (
 	stateShared  = 6 // held by a caller, with references added by Retain (see retain.go)
 )
 
-type regionKind uint8
-
-const (
-	kindSlab     regionKind = iota // slots of one class, up to maxSlabClassSize
-	kindMapping                    // one buffer of a pooled class
-	kindOversize                   // one buffer above MaxBufferSize, unmapped by its Put
-)
-
 // A region is one mapping of the pool: a slab of equal slots or a single buffer. The page
 // map refers to it, so it lives as long as its memory is mapped.
 type region struct {
@@ -38,19 +30,18 @@ type region struct {
 	span   uintptr // bytes from the first slot to the end of the last; 1 for a single buffer
 	mask   uintptr // distance between slots - 1; 0 for a single buffer
 	states addr    // the state bytes, one per slot
-	// fast is the pool's owner when Put may cache this region's buffers on its fast path,
-	// else notFast (oversize buffers, Secure and Debug pools, which do work on every Put).
+	// fastPutOwner is the pool's owner when Put may cache this region's buffers on its fast
+	// path (the fast path compares it with its pool's owner), else noFastPut (oversize buffers, Secure and Debug pools, which do work on every Put).
 	// Regions name their pool by its owner, never by the *BufferPool: the page map keeps
 	// every region reachable, and must not keep a dropped pool alive (see dropped.go).
-	fast    *owner
-	owner   *owner
-	class   int // -1 for oversize
-	kind    regionKind
-	shift   uint8 // log2 of the distance between slots
-	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see stateGap)
-	home    int   // the shard whose Ps carve this slab first
-	pinned  bool
-	canary  bool // slots are 2*size apart with a canary in the second half (Secure)
+	fastPutOwner *owner
+	owner        *owner
+	ci           int    // its size class index; -1 for oversize
+	layout       layout // its class's, or layoutOversize
+	shift        uint8  // log2 of the distance between slots
+	stShift      uint8  // a slot's offset >> stShift is its state byte's offset (see stateGap)
+	home         int    // the shard whose Ps carve this slab first
+	pinned       bool
 	// debugOut says, in a Debug pool, that the buffer of a single-buffer region is out; it
 	// is changed and read under debugMu only (Purge reads it).
 	debugOut bool
@@ -202,25 +193,25 @@ func (p *BufferPool) holdsIdle() bool {
 	return len(p.book.stuck) > 0
 }
 
-// newMapping maps and registers a single-buffer region of size bytes (class c, or -1 for an
+// newMapping maps and registers a single-buffer region of size bytes (class ci, or -1 for an
 // oversize buffer) whose buffer is in state st.
-func (p *BufferPool) newMapping(size, c int, st uint8) (*region, error) {
+func (p *BufferPool) newMapping(size, ci int, st uint8) (*region, error) {
 	m, pinned, charged, err := p.mapRegion(size, size >= granuleSize, p.cfg.Secure)
 	if err != nil {
 		return nil, err
 	}
 	mem := m.Bytes()
-	kind := kindMapping
-	if c < 0 {
-		kind = kindOversize
+	lay := layoutMapping
+	if ci < 0 {
+		lay = layoutOversize
 		size = cap(mem)
 	}
 	r := &region{
-		base: addrOfSlice(mem), span: 1, class: c, kind: kind, pub: mem[:cap(mem):cap(mem)],
-		pinned: pinned, m: m, mem: mem, mapped: charged, size: size, partialIdx: -1, owner: p.owner, fast: notFast,
+		base: addrOfSlice(mem), span: 1, ci: ci, layout: lay, pub: mem[:cap(mem):cap(mem)],
+		pinned: pinned, m: m, mem: mem, mapped: charged, size: size, partialIdx: -1, owner: p.owner, fastPutOwner: noFastPut,
 	}
-	if c >= 0 && p.cachesPuts() {
-		r.fast = p.owner
+	if ci >= 0 && p.cachesPuts() {
+		r.fastPutOwner = p.owner
 	}
 	r.states = addrOfState(&r.state)
 	r.state = st // before the region is the pool's: nothing else reads it before
@@ -360,7 +351,7 @@ func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
 		return 0, 0, false
 	}
 	off := uintptr(a - r.base)
-	if r.kind == kindSlab {
+	if r.layout.isSlab() {
 		if off >= r.span {
 			return 0, 0, false
 		}
@@ -385,7 +376,7 @@ func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
 // buffersOut counts r's buffers that are out. It reads every state byte: call it only where
 // no Get or Put of r's pool can run (its cleanup).
 func (r *region) buffersOut() int {
-	if r.kind != kindSlab {
+	if !r.layout.isSlab() {
 		if isOut(r.state) {
 			return 1
 		}

@@ -35,7 +35,7 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 	if !p.cfg.Secure {
 		return fmt.Errorf("%w: %s(%#x)", ErrNotSecure, what, a)
 	}
-	if r.kind == kindSlab {
+	if r.layout.isSlab() {
 		return fmt.Errorf("%w: %s of a %d-byte buffer; Get(%d) or more for a buffer with pages of its own",
 			ErrSharedPage, what, r.size, offheap.PageSize())
 	}
@@ -111,7 +111,7 @@ func (p *BufferPool) Purge() int {
 // the buffer is out in debugOut, under debugMu, and other pools wipe it either way (an idle
 // buffer is zero already). A slab's state bytes are the slab's own memory.
 func (r *region) purge(p *BufferPool) int {
-	if r.kind != kindSlab {
+	if !r.layout.isSlab() {
 		if p.cfg.Debug && !r.debugOut {
 			return 1
 		}
@@ -141,11 +141,11 @@ func (r *region) purge(p *BufferPool) int {
 
 // canaryOf returns the canary word of the buffer at addr: the pool's secret mixed with the
 // address, so that a canary copied from another slot does not pass.
-func (p *BufferPool) canaryOf(a addr) uint64 { return p.canary ^ uint64(a)*0x9e3779b97f4a7c15 }
+func (p *BufferPool) canaryOf(a addr) uint64 { return p.canarySecret ^ uint64(a)*0x9e3779b97f4a7c15 }
 
 // setCanary writes the canary after slot idx of a canary slab, when the slot is first used.
 func (p *BufferPool) setCanary(r *region, idx int) {
-	if r.canary {
+	if r.layout == layoutCanarySlab {
 		a := r.slotAddr(idx)
 		*(a + addr(r.size)).uint64At() = p.canaryOf(a)
 	}
@@ -155,10 +155,10 @@ func (p *BufferPool) setCanary(r *region, idx int) {
 // it. A broken canary takes the buffer out of service for good.
 func (p *BufferPool) checkAndSeal(e entry, r *region) error {
 	b := e.addr.bytes(r.size)
-	if r.canary && *(e.addr + addr(r.size)).uint64At() != p.canaryOf(e.addr) {
+	if r.layout == layoutCanarySlab && *(e.addr + addr(r.size)).uint64At() != p.canaryOf(e.addr) {
 		offheap.Wipe(b)
-		p.canaries.Add(1)
-		p.countPutUnpinned(r.class)
+		p.canaryFailures.Add(1)
+		p.countPutUnpinned(r.ci)
 		p.quarantine(e, r)
 		return fmt.Errorf("%w: buffer at %#x (%d bytes)", ErrCanary, e.addr, r.size)
 	}
@@ -183,7 +183,7 @@ func (p *BufferPool) seal(e entry, r *region) {
 // is never handed out again, and its slab is unmapped when nothing else of it is in use.
 func (p *BufferPool) quarantine(e entry, r *region) {
 	*e.state.state() = stateBroken
-	sc := &p.classes[r.class]
+	sc := &p.classes[r.ci]
 	sc.slabMu.Lock()
 	r.live--
 	sc.live.Add(-1)

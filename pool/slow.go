@@ -23,16 +23,16 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
-	c := max(classOf(size), p.minClass)
-	sc := &p.classes[c]
-	e, fresh, err := p.getClass(c)
+	ci := max(classOf(size), p.minClass)
+	sc := &p.classes[ci]
+	e, fresh, err := p.getClass(ci)
 	if err != nil {
 		raiseHookPanic(err)
 		return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 	}
 	b := e.addr.buffer(size, sc.size)
 	out := uint8(stateOut)
-	if p.sampleSlow(c) {
+	if p.sampleSlow(ci) {
 		out = stateTracked
 		p.tracks.record(e.addr, sc.size, 3) // getSlow, get, Get: the caller of Get next
 	}
@@ -52,7 +52,7 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 			if out == stateTracked {
 				p.tracks.forget(e.addr)
 			}
-			p.countPutUnpinned(c)
+			p.countPutUnpinned(ci)
 			p.release(e, lookup(e.addr))
 			return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 		}
@@ -157,18 +157,18 @@ func (p *BufferPool) putSlow(a addr) error {
 			return err
 		}
 	}
-	if r.kind == kindOversize {
+	if r.layout == layoutOversize {
 		p.oversizePuts.Add(1)
 		p.oversizeOut.Add(-int64(r.size))
 		p.release(e, r)
 		return nil
 	}
-	c := r.class
+	ci := r.ci
 	if p.closed.Load() {
-		p.countPutUnpinned(c)
+		p.countPutUnpinned(ci)
 		p.release(e, r)
 		return nil
 	}
-	p.putClass(c, e)
+	p.putClass(ci, e)
 	return nil
 }

@@ -109,7 +109,7 @@ func (p *BufferPool) Stats() Stats {
 		ClosedPuts:      p.closedPuts.Load(),
 		Retains:         p.refs.retains.Load(),
 		RefPuts:         p.refs.refPuts.Load(),
-		CanaryFailures:  p.canaries.Load(),
+		CanaryFailures:  p.canaryFailures.Load(),
 		MappedBytes:     p.mapped.Load(),
 		PinnedBytes:     p.pinnedBytes.Load(),
 		PinFailures:     p.pinFailures.Load(),
@@ -122,8 +122,8 @@ func (p *BufferPool) Stats() Stats {
 		LeakedBuffers:   p.leakedBuffers.Load(),
 		TrackedBuffers:  int64(p.tracks.count()),
 	}
-	for c := range p.classes {
-		cs := p.classStats(c)
+	for ci := range p.classes {
+		cs := p.classStats(ci)
 		s.Gets += cs.Gets
 		s.Puts += cs.Puts
 		s.Hits += cs.Hits
@@ -147,42 +147,42 @@ func (p *BufferPool) Stats() Stats {
 	return s
 }
 
-// classStats adds up the counters of class c over every P.
-func (p *BufferPool) classStats(c int) ClassStats {
-	cs := ClassStats{Size: p.classes[c].size}
-	cs.Hits = p.extra.hits[c].Load()
-	cs.Misses = p.extra.misses[c].Load()
-	cs.Puts = p.extra.puts[c].Load()
+// classStats adds up the counters of class ci over every P.
+func (p *BufferPool) classStats(ci int) ClassStats {
+	cs := ClassStats{Size: p.classes[ci].size}
+	cs.Hits = p.uncached.hits[ci].Load()
+	cs.Misses = p.uncached.misses[ci].Load()
+	cs.Puts = p.uncached.puts[ci].Load()
 	for _, l := range p.allLocals.Load().l {
-		pc := &l.c[c]
+		pc := &l.c[ci]
 		cs.Hits += atomic.LoadUint64(&pc.hits)
-		cs.Misses += atomic.LoadUint64(&l.misses[c])
+		cs.Misses += atomic.LoadUint64(&l.misses[ci])
 		cs.Puts += atomic.LoadUint64(&pc.puts)
 	}
 	cs.Gets = cs.Hits + cs.Misses
 	cs.InUse = int64(cs.Gets) - int64(cs.Puts)
 	// Every buffer that exists is out or idle, so the idle ones need no look into any P's
 	// cache. Under concurrent use the two counts are read at different moments.
-	cs.Idle = max(p.classes[c].live.Load()-cs.InUse, 0)
+	cs.Idle = max(p.classes[ci].live.Load()-cs.InUse, 0)
 	return cs
 }
 
-// inUse returns the buffers of class c that are out now.
-func (p *BufferPool) inUse(c int) int64 {
+// inUse returns the buffers of class ci that are out now.
+func (p *BufferPool) inUse(ci int) int64 {
 	var n int64
 	for _, l := range p.allLocals.Load().l {
-		pc := &l.c[c]
-		n += int64(atomic.LoadUint64(&pc.hits) + atomic.LoadUint64(&l.misses[c]) - atomic.LoadUint64(&pc.puts))
+		pc := &l.c[ci]
+		n += int64(atomic.LoadUint64(&pc.hits) + atomic.LoadUint64(&l.misses[ci]) - atomic.LoadUint64(&pc.puts))
 	}
-	return n + int64(p.extra.hits[c].Load()+p.extra.misses[c].Load()-p.extra.puts[c].Load())
+	return n + int64(p.uncached.hits[ci].Load()+p.uncached.misses[ci].Load()-p.uncached.puts[ci].Load())
 }
 
 // Len returns the number of idle buffers the pool holds.
 func (p *BufferPool) Len() int {
 	p.ensure()
 	var n int64
-	for c := range p.classes {
-		n += max(p.classes[c].live.Load()-p.inUse(c), 0)
+	for ci := range p.classes {
+		n += max(p.classes[ci].live.Load()-p.inUse(ci), 0)
 	}
 	return int(n)
 }
@@ -200,8 +200,8 @@ func (p *BufferPool) notePeak(n int64) int64 {
 // inUseBytes is Stats().InUseBytes without the rest of Stats.
 func (p *BufferPool) inUseBytes() int64 {
 	var n int64
-	for c := range p.classes {
-		n += p.inUse(c) * int64(p.classes[c].size)
+	for ci := range p.classes {
+		n += p.inUse(ci) * int64(p.classes[ci].size)
 	}
 	return n + p.oversizeOut.Load()
 }
