@@ -19,7 +19,7 @@ func (p *BufferPool) putRelease(buf []byte) error {
 	if !ok || *st != stateOut {
 		return p.Put(buf) // refused there, and counted; a tracked buffer's Put forgets it
 	}
-	*st = stateIdle
+	setState(st, stateIdle)
 	p.countPutUnpinned(r.ci)
 	p.release(entry{a, addrOfState(st)}, r)
 	return nil

@@ -327,10 +327,10 @@ func (p *BufferPool) Preallocate(size, n int) error {
 			if p.cfg.Debug { // an idle buffer of a Debug pool is inaccessible
 				p.debugMu.Lock()
 				p.seal(e, lookup(e.addr))
-				*e.state.state() = stateIdle
+				setState(e.state.state(), stateIdle)
 				p.debugMu.Unlock()
 			} else {
-				*e.state.state() = stateIdle
+				setState(e.state.state(), stateIdle)
 			}
 			es = append(es, e)
 		}

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/zeropool-go/zeropool/offheap"
@@ -9,6 +10,32 @@ import (
 
 // A buffer slot's state byte. Put accepts only stateOut; the other states tell a double Put
 // (idle, free, broken) from a slice the pool never handed out (new).
+//
+// The transitions, and who makes each (every write goes through setState, markOut or
+// markIdle, which zeropool_checks checks against stateMoves below; the byte of a slot is
+// written only by whoever holds the slot: its holder while out, the cache or the slab lock
+// that has it while idle or free):
+//
+//	from     to       by
+//	new      out      carve (a slot never handed out; a new mapping is made out or tracked)
+//	free     out      carveSlot (a slot off its slab's free list, for the Get)
+//	free     idle     carveSlot (the free slots taken with it, for the P's magazine)
+//	idle     out      Get's fast path (markOut), getSlow
+//	idle     tracked  getSlow (Config.TrackRate sampled this Get)
+//	out      out      getSlow (a buffer carve has just marked out)
+//	out      tracked  getSlow (a carved buffer, sampled)
+//	out      idle     Put's fast path (markIdle), putSlow, putRelease, Preallocate (carved
+//	                  buffers kept idle), getSlow (a Debug Get that could not unprotect it)
+//	tracked  idle     putSlow (the record forgotten)
+//	out      shared   Retain (the first reference added)
+//	tracked  shared   Retain (the record forgotten: a shared buffer is no one holder's)
+//	shared   out      dropRef (the last reference's Put, which goes on as any Put)
+//	idle     idle     getSlow (a Debug Get that could not unprotect a cached buffer)
+//	idle     free     releaseSlots (back on its slab's free list), release (a mapping,
+//	                  unmapped next)
+//	idle     broken   quarantine (its canary was overwritten: never handed out again)
+//
+// broken is final: the slot stays out of service until its slab is unmapped.
 const (
 	stateNew    = 0 // never handed out
 	stateIdle   = 1 // cached, in a P's magazine or the depot
@@ -69,14 +96,52 @@ type region struct {
 	unlocked   bool // Trim unlocked free slots of this pinned slab: lock it again on reuse
 }
 
+// stateMoves[from] has bit 1<<to set for every transition the table above allows.
+var stateMoves = [...]uint8{
+	stateNew:     1<<stateOut | 1<<stateTracked,
+	stateIdle:    1<<stateOut | 1<<stateTracked | 1<<stateIdle | 1<<stateFree | 1<<stateBroken,
+	stateOut:     1<<stateOut | 1<<stateTracked | 1<<stateIdle | 1<<stateShared,
+	stateFree:    1<<stateOut | 1<<stateIdle,
+	stateBroken:  0,
+	stateTracked: 1<<stateIdle | 1<<stateShared,
+	stateShared:  1 << stateOut,
+}
+
+// checkMove throws under zeropool_checks where the table does not allow from -> to.
+func checkMove(from, to uint8) {
+	if invariantChecks && (int(from) >= len(stateMoves) || stateMoves[from]&(1<<to) == 0) {
+		throw("state " + strconv.Itoa(int(from)) + " -> " + strconv.Itoa(int(to)) + " is not in the transition table")
+	}
+}
+
+// setState moves the state byte at st to to, along the table.
+func setState(st *uint8, to uint8) {
+	if invariantChecks {
+		checkMove(*st, to)
+	}
+	*st = to
+}
+
 // The fast paths change a state byte through these three only: Get marks its buffer out, and
 // Put takes a buffer on its fast path only when isPlainOut says it is stateOut, marking it
 // idle. Every other value (idle, free, never handed out, broken, and the states of buffers
 // out whose Put needs work: stateTracked, stateShared) sends the Put to the slow path, which
 // sorts it out. isOut (retain.go) is the slow paths' test of any state of a buffer out.
-func markOut(st addr)         { *st.state() = stateOut }
+func markOut(st addr) {
+	if invariantChecks {
+		checkMove(*st.state(), stateOut)
+	}
+	*st.state() = stateOut
+}
+
 func isPlainOut(st addr) bool { return *st.state() == stateOut }
-func markIdle(st addr)        { *st.state() = stateIdle }
+
+func markIdle(st addr) {
+	if invariantChecks {
+		checkMove(*st.state(), stateIdle)
+	}
+	*st.state() = stateIdle
+}
 
 // stateAt is the state byte of slot idx: slots' state bytes are 1<<(shift-stShift) apart.
 func (r *region) stateAt(idx int) *uint8 {

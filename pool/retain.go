@@ -161,7 +161,7 @@ func (p *BufferPool) Retain(b []byte) error {
 			p.tracks.forget(start) // a shared buffer is no longer one holder's
 		}
 		rt.counts.set(start, 1)
-		*st = stateShared
+		setState(st, stateShared)
 	case stateShared:
 		n, _ := rt.counts.get(start)
 		if n+2 > MaxReferences { // n+1 references now
@@ -207,7 +207,7 @@ func (p *BufferPool) dropRef(a addr, st *uint8) bool {
 		return true
 	}
 	rt.counts.remove(a)
-	*st = stateOut
+	setState(st, stateOut)
 	rt.mu.Unlock()
 	return false
 }

@@ -182,7 +182,7 @@ func (p *BufferPool) seal(e entry, r *region) {
 // quarantine retires a slot whose canary was broken: it is neither cached nor freed, so it
 // is never handed out again, and its slab is unmapped when nothing else of it is in use.
 func (p *BufferPool) quarantine(e entry, r *region) {
-	*e.state.state() = stateBroken
+	setState(e.state.state(), stateBroken)
 	sc := &p.classes[r.ci]
 	sc.slabMu.Lock()
 	r.live--

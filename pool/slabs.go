@@ -87,7 +87,7 @@ func (p *BufferPool) carve(ci, home int, more []entry) (e entry, fresh bool, n i
 	sc.current[home] = r
 	r.carved, r.live = 1, 1
 	p.setCanary(r, 0)
-	*r.stateAt(0) = stateOut
+	setState(r.stateAt(0), stateOut)
 	sc.addPartial(r)
 	sc.slabMu.Unlock()
 	p.carved(sc, 0)
@@ -120,7 +120,7 @@ func (p *BufferPool) carveSlot(sc *sizeClass, home int, more []entry) (e entry, 
 			for n < len(more) && r.nfree > 0 {
 				r.nfree--
 				j := int(*r.freeSlot(r.nfree))
-				*r.stateAt(j) = stateIdle
+				setState(r.stateAt(j), stateIdle)
 				more[n] = r.entry(j)
 				n++
 			}
@@ -140,7 +140,7 @@ func (p *BufferPool) carveSlot(sc *sizeClass, home int, more []entry) (e entry, 
 		if r.nfree == 0 && r.carved == r.nslots {
 			sc.dropPartial(r)
 		}
-		*r.stateAt(idx) = stateOut
+		setState(r.stateAt(idx), stateOut)
 		return r.entry(idx), fresh, n, true
 	}
 	return entry{}, false, 0, false
@@ -247,7 +247,7 @@ func (p *BufferPool) releaseSlots(es []entry, ci int) int64 {
 	sc.slabMu.Lock()
 	for _, e := range es {
 		r := lookup(e.addr)
-		*e.state.state() = stateFree
+		setState(e.state.state(), stateFree)
 		*r.freeSlot(r.nfree) = uint16((e.addr - r.base) >> r.shift)
 		r.nfree++
 		r.live--
@@ -275,7 +275,7 @@ func (p *BufferPool) releaseSlots(es []entry, ci int) int64 {
 // to the system.
 func (p *BufferPool) release(e entry, r *region) int64 {
 	if !r.layout.isSlab() {
-		*e.state.state() = stateFree
+		setState(e.state.state(), stateFree)
 		if r.layout == layoutMapping {
 			p.classes[r.ci].live.Add(-1)
 		}

@@ -43,12 +43,12 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 		p.debugMu.Lock()
 		err := r.m.Protect(b, offheap.ProtReadWrite)
 		if err == nil {
-			*e.state.state() = out
+			setState(e.state.state(), out)
 			r.debugOut = true
 		}
 		p.debugMu.Unlock()
 		if err != nil {
-			*e.state.state() = stateIdle
+			setState(e.state.state(), stateIdle)
 			if out == stateTracked {
 				p.tracks.forget(e.addr)
 			}
@@ -57,7 +57,7 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 			return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 		}
 	} else {
-		*e.state.state() = out
+		setState(e.state.state(), out)
 	}
 	if zero && !fresh {
 		clear(b)
@@ -138,12 +138,12 @@ func (p *BufferPool) putSlow(a addr) error {
 		}
 		if isOut(s) {
 			p.seal(e, r)
-			*st = stateIdle
+			setState(st, stateIdle)
 			r.debugOut = false
 		}
 		p.debugMu.Unlock()
 	} else if s = *st; isOut(s) {
-		*st = stateIdle
+		setState(st, stateIdle)
 	}
 	if !isOut(s) {
 		return p.refuseState(s)
