@@ -34,7 +34,8 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	out := uint8(stateOut)
 	if p.sampleSlow(ci) {
 		out = stateTracked
-		p.tracks.record(e.addr, sc.size, 3) // getSlow, get, Get: the caller of Get next
+		rec, prof := p.tracks.record(e.addr, sc.size, 2) // getSlow, get
+		prof.Add(rec, 3)                                 // getSlow, get, Get: the caller of Get next
 	}
 	if p.cfg.Debug {
 		// Accessible first, then out: Purge wipes only buffers that are out, and must find
@@ -88,7 +89,8 @@ func (p *BufferPool) getOther(size int) ([]byte, error) {
 		return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 	}
 	if out == stateTracked {
-		p.tracks.record(r.base, r.size, 4) // getOther, getSlow, get, Get: the caller of Get next
+		rec, prof := p.tracks.record(r.base, r.size, 3) // getOther, getSlow, get
+		prof.Add(rec, 4)                                // getOther, getSlow, get, Get: the caller of Get next
 	}
 	p.oversizeGets.Add(1)
 	p.oversizeOut.Add(int64(r.size))
