@@ -77,3 +77,27 @@ func TestDepotGiveTakeOne(t *testing.T) {
 func TestDepotShardSize(t *testing.T) {
 	assert.Equal(t, uintptr(128), unsafe.Sizeof(depotShard{}))
 }
+
+// Preallocate maps buffers now and keeps them idle: the next Gets map nothing.
+func TestPreallocate(t *testing.T) {
+	oneP(t)
+	p := newPool(t, Config{})
+	require.NoError(t, p.Preallocate(64<<10, 20))
+	s := p.Stats()
+	assert.Equal(t, int64(20), classRow(t, s, 64<<10).Idle)
+	assert.Equal(t, int64(20*64<<10), p.idle.depot.Load(), "in the depot, where a Get on any P finds them")
+	assert.Zero(t, s.Gets, "Preallocate is no Get")
+	maps := s.Maps
+	var bufs [][]byte
+	for range 20 {
+		bufs = append(bufs, p.Get(64<<10))
+	}
+	assert.Equal(t, maps, p.Stats().Maps)
+	for _, b := range bufs {
+		require.NoError(t, p.Put(b))
+	}
+	assert.ErrorIs(t, p.Preallocate(-1, 1), ErrInvalidSize)
+	assert.NoError(t, p.Preallocate(4096, 0))
+	small := newPool(t, Config{MaxIdleBytes: 1 << 20})
+	assert.Error(t, small.Preallocate(1<<20, 4), "beyond MaxIdleBytes not all can be kept")
+}
