@@ -11,18 +11,6 @@ import (
 	"unicode/utf8"
 )
 
-// ErrReleased is returned by the methods of a Buffer that can return an error once Release
-// has given its storage back (or for a Buffer that NewBuffer did not make), and is the value
-// of the panic of Grow in that state.
-var ErrReleased = errors.New("zeropool: Buffer used after Release (or not made by NewBuffer)")
-
-// Errors of UnreadByte and UnreadRune, as bufio's: the call did not follow the read it would
-// undo.
-var (
-	ErrInvalidUnreadByte = errors.New("zeropool: Buffer.UnreadByte: previous operation was not a successful read")
-	ErrInvalidUnreadRune = errors.New("zeropool: Buffer.UnreadRune: previous operation was not a successful ReadRune")
-)
-
 // minRead is the free space ReadFrom makes when it grows without a size hint, as
 // bytes.Buffer's (bytes.MinRead).
 const minRead = bytes.MinRead

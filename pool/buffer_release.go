@@ -12,15 +12,15 @@ package pool
 func (p *BufferPool) putRelease(buf []byte) error {
 	a := addrOfSlice(buf)
 	r := lookup(a)
-	if r == nil || r.owner != p.owner || r.kind != kindMapping || r.frozen.Load() || p.cfg.Secure || p.cfg.Debug {
+	if r == nil || r.owner != p.owner || r.layout != layoutMapping || r.frozen.Load() || p.cfg.Secure || p.cfg.Debug {
 		return p.Put(buf)
 	}
 	st, ok := r.slot(a)
 	if !ok || *st != stateOut {
 		return p.Put(buf) // refused there, and counted; a tracked buffer's Put forgets it
 	}
-	*st = stateIdle
-	p.countPutUnpinned(r.class)
+	setState(st, stateIdle)
+	p.countPutUnpinned(r.ci)
 	p.release(entry{a, addrOfState(st)}, r)
 	return nil
 }

@@ -1,6 +1,10 @@
 package pool
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync"
+	"sync/atomic"
+)
 
 // Size classes: powers of two from minClassSize up to maxSlabClassSize (the slab classes),
 // then four classes per power of two (n, 5n/4, 6n/4, 7n/4 of each octave), so that above
@@ -36,12 +40,44 @@ func classOf(size int) int {
 	return int(4*o+v>>((o-quartersShift)&63)) - (4*maxSlabClassShift + 4 - slabClasses)
 }
 
-// classSize returns the buffer size of class c.
-func classSize(c int) int {
-	if c < slabClasses {
-		return minClassSize << c
+// classSize returns the buffer size of class ci.
+func classSize(ci int) int {
+	if ci < slabClasses {
+		return minClassSize << ci
 	}
-	k := c - slabClasses
+	k := ci - slabClasses
 	o := maxSlabClassShift + k>>quartersShift
 	return 1<<o + (k&(1<<quartersShift-1)+1)<<(o-quartersShift)
 }
+
+// layout is how the buffers of a class, and so of each of its regions, are mapped.
+type layout uint8
+
+const (
+	layoutSlab       layout = iota // slots in slabs (classes up to maxSlabClassSize)
+	layoutCanarySlab               // Secure, below a page: slabs fenced by guard pages, slots 2*size apart with a canary in the second half
+	layoutMapping                  // one mapping per buffer; Secure pools add a guard page on each side
+	layoutOversize                 // a region's only: one buffer above MaxBufferSize, of no class, unmapped by its Put
+)
+
+// isSlab reports whether regions of layout l are slabs of slots.
+func (l layout) isSlab() bool { return l <= layoutCanarySlab }
+
+// sizeClass is the shared part of one size class.
+type sizeClass struct {
+	size   int
+	layout layout
+	mag    int                   // capacity of this class's magazines; 0: the P caches do not hold it
+	keep   bool                  // the depot keeps buffers of this class (it is not below MinBufferSize)
+	depot  atomic.Pointer[depot] // made at the class's first use (see depotOf)
+	// live counts the buffers of the class that exist, out or idle (not free in a slab, not
+	// unmapped): Stats derives the idle ones from it without reading any P's cache.
+	live atomic.Int64
+
+	slabMu  sync.Mutex // guards partial, current and the bookkeeping of this class's slabs
+	partial []*region  // slabs with a free or new slot
+	current []*region  // per depot shard, the slab its Ps carve new slots from (nil: none yet)
+}
+
+// cacheCost is the most a P's cache of class sc holds: two magazines and priv, in bytes.
+func (sc *sizeClass) cacheCost() int64 { return int64((2*sc.mag + 1) * sc.size) }

@@ -118,7 +118,7 @@ func TestPsAddedAfterNewGetCaches(t *testing.T) {
 		}
 	}
 	c := classOf(4096)
-	assert.Zero(t, p.extra.hits[c].Load()+p.extra.misses[c].Load()+p.extra.puts[c].Load(),
+	assert.Zero(t, p.uncached.hits[c].Load()+p.uncached.misses[c].Load()+p.uncached.puts[c].Load(),
 		"no Get or Put went without a P cache")
 	s := p.Stats()
 	assert.LessOrEqual(t, s.Misses, uint64(64), "nearly every Get found a cached buffer")

@@ -1,19 +1,36 @@
 package pool
 
 import (
+	"fmt"
 	"runtime"
 	"sync/atomic"
 )
 
-// depot is one shard of a class's shared pool: full (or partly full) magazines for Ps to
-// take, empty ones for Ps to fill, and loose idle buffers of Ps that have no magazines of the
-// class. Bounded by bytes through MaxIdleBytes, and the loose buffers by MaxBuffersPerShard.
+// depot is a size class's shared pool, behind the P caches: full (or partly full) magazines
+// for Ps to take, empty ones for Ps to fill, and loose idle buffers of Ps that have no
+// magazines of the class. It is sharded (Config.NumShards): a P uses its home shard (P id
+// mod NumShards) first and the others when that one has nothing. The bytes it holds are
+// admitted to the idle budget (budget.go) as they arrive and released as they leave; the
+// loose buffers are bounded by MaxBuffersPerShard too. What it may not keep is released
+// (slabs.go). A class's depot is made at its first use, so that a new pool costs little.
 type depot struct {
-	mu    spinLock
+	p      *BufferPool
+	sc     *sizeClass
+	shards []depotShard
+	mask   int // len(shards) - 1
+}
+
+// depotShard is one shard of a depot, on lines of its own (see depotShardPad).
+type depotShard struct {
+	depotShardFields
+	_ [depotShardPad]byte
+}
+
+type depotShardFields struct {
+	mu    spinLock // guards the three lists; taken for a few pointer moves, never allocating
 	full  []*magazine
 	empty []*magazine
 	loose []entry
-	_     [128 - 8 - 3*24]byte // one shard per 128 bytes: no false sharing between shards
 }
 
 // spinLock guards a depot shard. Unlike sync.Mutex it can be taken and released inside a
@@ -33,24 +50,19 @@ func (l *spinLock) lock() {
 
 func (l *spinLock) unlock() { l.v.Store(0) }
 
-// depots returns the shards of class c, making them at the class's first use so that a new
-// pool costs little memory.
-func (p *BufferPool) depots(c int) []depot {
-	if d := p.classes[c].depots.Load(); d != nil {
-		return *d
+// depotOf returns the depot of class ci, making it at the class's first use.
+func (p *BufferPool) depotOf(ci int) *depot {
+	sc := &p.classes[ci]
+	if d := sc.depot.Load(); d != nil {
+		return d
 	}
-	return p.makeDepots(c)
-}
-
-func (p *BufferPool) makeDepots(c int) []depot {
-	sc := &p.classes[c]
 	sc.slabMu.Lock()
 	defer sc.slabMu.Unlock()
-	if d := sc.depots.Load(); d != nil {
-		return *d
+	if d := sc.depot.Load(); d != nil {
+		return d
 	}
-	d := make([]depot, p.cfg.NumShards)
-	sc.depots.Store(&d)
+	d := &depot{p: p, sc: sc, shards: make([]depotShard, p.cfg.NumShards), mask: p.shardMask}
+	sc.depot.Store(d)
 	return d
 }
 
@@ -61,194 +73,173 @@ func (p *BufferPool) homeShard() int {
 	return pid & p.shardMask
 }
 
-// admit reserves room for n more bytes idle in the depots, within the shared share of
-// MaxIdleBytes; it reports false (reserving nothing) when they do not fit or the pool closed.
-func (p *BufferPool) admit(n int64) bool {
-	if p.closed.Load() {
-		return false
-	}
-	if p.depotIdle.Add(n)+p.emptyIdle.Load() > p.cfg.MaxIdleBytes-p.localReserved.Load() {
-		p.depotIdle.Add(-n)
-		return false
-	}
-	return true
+// admit reserves room in the idle budget for n more bytes in the depot; it reports false
+// (reserving nothing) when they do not fit or the pool closed.
+func (d *depot) admit(n int64) bool {
+	return !d.p.closed.Load() && d.p.idle.admitDepot(n)
 }
 
-// takeFull exchanges an empty magazine (nil: none) for a full one from the depot of class c,
-// the P's home shard first, then the others. It returns nil, keeping nothing, when every
-// shard is empty.
-func (p *BufferPool) takeFull(c int, empty *magazine, home int) *magazine {
-	sc := &p.classes[c]
-	ds := p.depots(c)
-	for i := range ds {
-		d := &ds[(home+i)&p.shardMask]
-		d.mu.lock()
-		if len(d.full) > 0 {
-			m := popMagazine(&d.full)
+// bytes is what n buffers of the class hold.
+func (d *depot) bytes(n int) int64 { return int64(n * d.sc.size) }
+
+// takeFull exchanges an empty magazine (nil: none) for a full one, the home shard first,
+// then the others. It returns nil, keeping nothing, when every shard is empty.
+func (d *depot) takeFull(empty *magazine, home int) *magazine {
+	for i := range d.shards {
+		s := &d.shards[(home+i)&d.mask]
+		s.mu.lock()
+		if len(s.full) > 0 {
+			m := popMagazine(&s.full)
 			if empty != nil {
-				d.empty = append(d.empty, empty)
+				s.empty = append(s.empty, empty)
 			}
-			d.mu.unlock()
-			p.depotIdle.Add(-int64(m.n * sc.size))
+			s.mu.unlock()
+			d.p.idle.releaseDepot(d.bytes(m.len()))
 			return m
 		}
-		d.mu.unlock()
+		s.mu.unlock()
 	}
 	return nil
 }
 
-// giveFull hands a magazine of idle buffers to the depot of class c and returns an empty
-// magazine for the P to fill. Where the depot may not keep them (the class is below
-// MinBufferSize, MaxIdleBytes is reached, the pool closed) their memory is released
-// instead, and the magazine itself comes back empty.
-func (p *BufferPool) giveFull(c int, m *magazine, home int) *magazine {
-	sc := &p.classes[c]
-	if m.n == 0 {
+// giveFull takes a magazine of idle buffers and returns an empty magazine for the P to
+// fill. Where the depot may not keep them (the class is below MinBufferSize, MaxIdleBytes is
+// reached, the pool closed) their memory is released instead, and the magazine itself
+// comes back empty.
+func (d *depot) giveFull(m *magazine, home int) *magazine {
+	if m.empty() {
 		return m
 	}
-	if !sc.keep || !p.admit(int64(m.n*sc.size)) {
-		p.releaseAll(m.items[:m.n])
-		m.n = 0
+	if !d.sc.keep || !d.admit(d.bytes(m.len())) {
+		d.p.releaseAll(m.held())
+		m.fill(0)
 		return m
 	}
-	d := &p.depots(c)[home]
-	d.mu.lock()
-	if p.closed.Load() { // checked under the lock: Close empties each shard under it
-		d.mu.unlock()
-		p.depotIdle.Add(-int64(m.n * sc.size))
-		p.releaseAll(m.items[:m.n])
-		m.n = 0
+	s := &d.shards[home]
+	s.mu.lock()
+	if d.p.closed.Load() { // checked under the lock: Close empties each shard under it
+		s.mu.unlock()
+		d.p.idle.releaseDepot(d.bytes(m.len()))
+		d.p.releaseAll(m.held())
+		m.fill(0)
 		return m
 	}
-	d.full = append(d.full, m)
+	s.full = append(s.full, m)
 	var e *magazine
-	if len(d.empty) > 0 {
-		e = popMagazine(&d.empty)
+	if len(s.empty) > 0 {
+		e = popMagazine(&s.empty)
 	}
-	d.mu.unlock()
+	s.mu.unlock()
 	if e == nil {
-		e = p.takeEmpty(c, home)
+		e = d.takeEmpty(home)
 	}
 	return e
 }
 
-// takeEmpty takes an empty magazine of class c from the depot's other shards (the goroutine
-// may have moved since its magazines were emptied on another P's shard), or makes one.
-func (p *BufferPool) takeEmpty(c, home int) *magazine {
-	ds := p.depots(c)
-	for i := 1; i < len(ds); i++ {
-		d := &ds[(home+i)&p.shardMask]
-		d.mu.lock()
-		if len(d.empty) > 0 {
-			m := popMagazine(&d.empty)
-			d.mu.unlock()
+// takeEmpty takes an empty magazine from the other shards (the goroutine may have moved
+// since its magazines were emptied on another P's shard), or makes one.
+func (d *depot) takeEmpty(home int) *magazine {
+	for i := 1; i < len(d.shards); i++ {
+		s := &d.shards[(home+i)&d.mask]
+		s.mu.lock()
+		if len(s.empty) > 0 {
+			m := popMagazine(&s.empty)
+			s.mu.unlock()
 			return m
 		}
-		d.mu.unlock()
+		s.mu.unlock()
 	}
-	return newMagazine(&p.classes[c])
+	return newMagazine(d.sc)
 }
 
-// giveEmpty keeps an empty magazine in the depot of class c for a P to fill later.
-func (p *BufferPool) giveEmpty(c int, m *magazine, home int) {
+// giveEmpty keeps an empty magazine for a P to fill later.
+func (d *depot) giveEmpty(m *magazine, home int) {
 	if m == nil || len(m.items) == 0 {
 		return
 	}
-	d := &p.depots(c)[home]
-	d.mu.lock()
-	d.empty = append(d.empty, m)
-	d.mu.unlock()
+	if invariantChecks && !m.empty() {
+		throw("a magazine given to the depot as empty holds buffers")
+	}
+	s := &d.shards[home]
+	s.mu.lock()
+	s.empty = append(s.empty, m)
+	s.mu.unlock()
 }
 
-// takeOne takes one idle buffer of class c from the depot: a loose one, else one of a full
-// magazine. ok is false when the depot is empty.
-func (p *BufferPool) takeOne(c, home int) (e entry, ok bool) {
-	sc := &p.classes[c]
-	ds := p.depots(c)
-	for i := range ds {
-		d := &ds[(home+i)&p.shardMask]
-		d.mu.lock()
+// takeOne takes one idle buffer: a loose one, else one of a full magazine, the home shard
+// first. ok is false when the depot is empty.
+func (d *depot) takeOne(home int) (e entry, ok bool) {
+	for i := range d.shards {
+		s := &d.shards[(home+i)&d.mask]
+		s.mu.lock()
 		switch {
-		case len(d.loose) > 0:
-			e, ok = d.loose[len(d.loose)-1], true
-			d.loose = d.loose[:len(d.loose)-1]
-		case len(d.full) > 0:
-			m := d.full[len(d.full)-1]
-			m.n--
-			e, ok = m.items[m.n], true
-			if m.n == 0 {
-				d.empty = append(d.empty, popMagazine(&d.full))
+		case len(s.loose) > 0:
+			e, ok = s.loose[len(s.loose)-1], true
+			s.loose = s.loose[:len(s.loose)-1]
+		case len(s.full) > 0:
+			m := s.full[len(s.full)-1]
+			e, ok = m.pop(), true
+			if m.empty() {
+				s.empty = append(s.empty, popMagazine(&s.full))
 			}
 		}
-		d.mu.unlock()
+		s.mu.unlock()
 		if ok {
-			p.depotIdle.Add(-int64(sc.size))
+			d.p.idle.releaseDepot(d.bytes(1))
 			return e, true
 		}
 	}
 	return entry{}, false
 }
 
-// giveOne keeps one idle buffer of class c loose in the depot, or releases its memory where
-// the depot may not keep it.
-func (p *BufferPool) giveOne(c int, e entry, home int) {
-	sc := &p.classes[c]
-	if sc.keep && p.admit(int64(sc.size)) {
-		d := &p.depots(c)[home]
-		d.mu.lock()
-		if !p.closed.Load() && len(d.loose) < p.cfg.MaxBuffersPerShard {
-			d.loose = append(d.loose, e)
-			d.mu.unlock()
+// giveOne keeps one idle buffer loose, or releases its memory where the depot may not keep
+// it.
+func (d *depot) giveOne(e entry, home int) {
+	if d.sc.keep && d.admit(d.bytes(1)) {
+		s := &d.shards[home]
+		s.mu.lock()
+		if !d.p.closed.Load() && len(s.loose) < d.p.cfg.MaxBuffersPerShard {
+			s.loose = append(s.loose, e)
+			s.mu.unlock()
 			return
 		}
-		d.mu.unlock()
-		p.depotIdle.Add(-int64(sc.size))
+		s.mu.unlock()
+		d.p.idle.releaseDepot(d.bytes(1))
 	}
-	p.release(e, lookup(e.addr))
+	d.p.release(e, lookup(e.addr))
 }
 
-// drainDepots empties every shard of every class into out.
-func (p *BufferPool) drainDepots(out []entry) []entry {
-	for c := range p.classes {
-		sc := &p.classes[c]
-		d := sc.depots.Load()
-		if d == nil {
-			continue
+// drainInto empties every shard into out.
+func (d *depot) drainInto(out []entry) []entry {
+	for i := range d.shards {
+		s := &d.shards[i]
+		s.mu.lock()
+		n := len(s.loose)
+		out = append(out, s.loose...)
+		s.loose = s.loose[:0]
+		for _, m := range s.full {
+			n += m.len()
+			out = m.drainInto(out)
 		}
-		for i := range *d {
-			d := &(*d)[i]
-			d.mu.lock()
-			n := len(d.loose)
-			out = append(out, d.loose...)
-			d.loose = d.loose[:0]
-			for _, m := range d.full {
-				n += m.n
-				out = append(out, m.items[:m.n]...)
-				m.n = 0
-			}
-			clear(d.full)
-			d.full = d.full[:0]
-			d.mu.unlock()
-			p.depotIdle.Add(-int64(n * sc.size))
+		clear(s.full)
+		s.full = s.full[:0]
+		s.mu.unlock()
+		d.p.idle.releaseDepot(d.bytes(n))
+	}
+	return out
+}
+
+// drainDepots empties every class's depot into out.
+func (p *BufferPool) drainDepots(out []entry) []entry {
+	for ci := range p.classes {
+		if d := p.classes[ci].depot.Load(); d != nil {
+			out = d.drainInto(out)
 		}
 	}
 	return out
 }
 
-// tryLockHome locks the home shard of the class's depot if that needs no waiting, for a
-// pinned section; nil when the shard is busy or the class has no depot yet.
-func (sc *sizeClass) tryLockHome(home int) *depot {
-	ds := sc.depots.Load()
-	if ds == nil {
-		return nil
-	}
-	if d := &(*ds)[home]; d.mu.tryLock() {
-		return d
-	}
-	return nil
-}
-
-// popMagazine takes the last magazine of a depot list (not empty); the caller holds the
+// popMagazine takes the last magazine of a shard's list (not empty); the caller holds the
 // shard's lock.
 func popMagazine(l *[]*magazine) *magazine {
 	k := len(*l) - 1
@@ -258,36 +249,96 @@ func popMagazine(l *[]*magazine) *magazine {
 	return m
 }
 
-// keepAdmitted keeps idle buffers of class c whose bytes admit has already counted: as one
-// magazine in the depot where the class has magazines (len(es) <= its capacity), else loose,
-// within MaxBuffersPerShard. What the depot cannot keep (the pool closed, the loose bound) is
+// keepAdmitted keeps idle buffers whose bytes admit has already counted: as one magazine
+// where the class has magazines (len(es) <= its capacity), else loose, within
+// MaxBuffersPerShard. What the depot cannot keep (the pool closed, the loose bound) is
 // released, its bytes given back to the budget. It returns how many it kept.
-func (p *BufferPool) keepAdmitted(c int, es []entry, home int) int {
+func (d *depot) keepAdmitted(es []entry, home int) int {
 	if len(es) == 0 {
 		return 0
 	}
-	sc := &p.classes[c]
-	d := &p.depots(c)[home]
+	s := &d.shards[home]
 	kept := 0
 	var m *magazine
-	if sc.mag > 0 {
-		m = newMagazine(sc)
-		m.n = copy(m.items, es)
+	if d.sc.mag > 0 {
+		m = newMagazine(d.sc)
+		m.fill(copy(m.items, es))
 	}
-	d.mu.lock()
+	s.mu.lock()
 	switch {
-	case p.closed.Load():
+	case d.p.closed.Load():
 	case m != nil:
-		d.full = append(d.full, m)
-		kept = m.n
+		s.full = append(s.full, m)
+		kept = m.len()
 	default:
-		kept = min(len(es), max(p.cfg.MaxBuffersPerShard-len(d.loose), 0))
-		d.loose = append(d.loose, es[:kept]...)
+		kept = min(len(es), max(d.p.cfg.MaxBuffersPerShard-len(s.loose), 0))
+		s.loose = append(s.loose, es[:kept]...)
 	}
-	d.mu.unlock()
+	s.mu.unlock()
 	if rest := es[kept:]; len(rest) > 0 {
-		p.depotIdle.Add(-int64(len(rest) * sc.size))
-		p.releaseAll(rest)
+		d.p.idle.releaseDepot(d.bytes(len(rest)))
+		d.p.releaseAll(rest)
 	}
 	return kept
+}
+
+func (p *BufferPool) Preallocate(size, n int) error {
+	if err := p.ensureErr(); err != nil {
+		return err
+	}
+	defer p.raiseUnmapPanic()
+	if n <= 0 {
+		return nil
+	}
+	maxPooled := int(p.maxPooled.Load())
+	if size <= 0 || size > maxPooled {
+		return fmt.Errorf("%w: Preallocate(%d, %d): size must be 1 to MaxBufferSize (%d)", ErrInvalidSize, size, n, maxPooled)
+	}
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	// The buffers go to the depot, not to this P's magazines, so that a Get on any P finds
+	// them. Each is admitted to the idle budget before it is carved, so that IdleBytes never
+	// passes MaxIdleBytes, not even for a moment.
+	ci := max(classOf(size), p.minClass)
+	sc := &p.classes[ci]
+	home := p.homeShard()
+	d := p.depotOf(ci)
+	op := fmt.Sprintf("Preallocate(%d, %d)", size, n)
+	kept := 0
+	for kept < n {
+		batch := 1
+		if sc.mag > 0 {
+			batch = min(sc.mag, n-kept)
+		}
+		if !sc.keep || !d.admit(d.bytes(batch)) {
+			return fmt.Errorf("zeropool: %s: kept %d idle; MaxIdleBytes (%s) holds no more",
+				op, kept, FormatBytes(p.cfg.MaxIdleBytes))
+		}
+		es := make([]entry, 0, batch)
+		for len(es) < batch {
+			e, _, _, err := p.carve(ci, home, nil)
+			if err != nil {
+				p.idle.releaseDepot(d.bytes(batch - len(es)))
+				d.keepAdmitted(es, home)
+				raiseHookPanic(err)
+				return opError(op, err)
+			}
+			if p.cfg.Debug { // an idle buffer of a Debug pool is inaccessible
+				p.debugMu.Lock()
+				p.seal(e, lookup(e.addr))
+				setState(e.state.state(), stateIdle)
+				p.debugMu.Unlock()
+			} else {
+				setState(e.state.state(), stateIdle)
+			}
+			es = append(es, e)
+		}
+		if k := d.keepAdmitted(es, home); k < batch {
+			return fmt.Errorf("zeropool: %s: kept %d idle; the depot holds no more (MaxBuffersPerShard %d)",
+				op, kept+k, p.cfg.MaxBuffersPerShard)
+		}
+		kept += batch
+	}
+	return nil
 }

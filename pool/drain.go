@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/zeropool-go/zeropool/offheap"
@@ -17,26 +18,13 @@ func (p *BufferPool) drainLocals(out []entry) []entry {
 		}
 		raceAcquire(l)
 		l.lastEpoch = noEpoch
-		for c := range p.classes {
-			pc := &l.c[c]
-			for _, m := range []*magazine{pc.loaded, pc.prev} {
-				if m != noMag && m != outMag {
-					out = append(out, m.items[:m.n]...)
-					m.n = 0
-				}
+		for ci := range p.classes {
+			// A magazine a slow path has taken out finds no slot when it comes back and goes
+			// to the depot; its reservation ends here with the pair's.
+			var held bool
+			if out, held = l.c[ci].reset(out); held {
+				p.idle.releaseLocal(p.classes[ci].cacheCost())
 			}
-			if pc.priv.state != 0 {
-				out = append(out, pc.priv)
-			}
-			if pc.state == pcReady {
-				p.localReserved.Add(-p.classes[c].cacheCost())
-			}
-			if pc.prev == outMag {
-				// A slow path has that magazine and will find no slot for it: it gives it
-				// to the depot. Its reservation ends here with the pair's.
-				pc.prev = noMag
-			}
-			pc.loaded, pc.prev, pc.priv, pc.state = noMag, noMag, privClosed, pcNew
 		}
 		raceReleaseMerge(l)
 	}
@@ -95,8 +83,8 @@ func (p *BufferPool) hooked() bool { return p.cfg.OnMap != nil || p.cfg.OnUnmap 
 func (p *BufferPool) sweepSlabs(discard bool) int64 {
 	var released, refused int64
 	pg := offheap.PageSize()
-	for c := range p.classes {
-		sc := &p.classes[c]
+	for ci := range p.classes {
+		sc := &p.classes[ci]
 		var empty []*region
 		sc.slabMu.Lock()
 		for _, r := range sc.partial {
@@ -128,7 +116,7 @@ func (p *BufferPool) sweepSlabs(discard bool) int64 {
 		}
 		sc.slabMu.Unlock()
 		for _, r := range empty {
-			p.emptyIdle.Add(-slabSize)
+			p.idle.releaseEmptySlab()
 			released += p.unmap(r)
 		}
 	}
@@ -171,4 +159,70 @@ func (p *BufferPool) Close() error {
 			ErrBuffersOut, s.InUse, noun, FormatBytes(s.InUseBytes), holders)
 	}
 	return nil
+}
+
+// setCaches turns the P caches off (Trim, Close) or on again. Turning them off waits until no
+// goroutine is inside a P's cache: runtime.ReadMemStats stops the world, which cannot happen
+// while any goroutine is between procPin and procUnpin (a pinned goroutine cannot be
+// preempted), so once it returns every later pinned section sees noLocals.
+func (p *BufferPool) setCaches(on bool) {
+	p.localsMu.Lock()
+	p.cachesOff = !on
+	if on {
+		p.locals.Store(p.allLocals.Load())
+	} else {
+		p.locals.Store(noLocals)
+	}
+	p.localsMu.Unlock()
+	if !on {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+	}
+}
+
+// makeRoom gives back, for a Get that MaxMappedBytes stopped, what Trim would, whole regions
+// only (no page is discarded); it returns the bytes unmapped.
+func (p *BufferPool) makeRoom() int64 {
+	p.beginDrain()
+	defer p.endDrain()
+	if p.closed.Load() {
+		return 0
+	}
+	return p.releaseWhileOpen(false)
+}
+
+// beginDrain marks the start of a section that holds drainMu (Trim, Close, a Get making
+// room): regions it releases are announced gone after the section, by endDrain, so that
+// OnUnmap never runs with drainMu held and may call Trim or Close itself.
+func (p *BufferPool) beginDrain() {
+	p.drainMu.Lock()
+	p.growMu.Lock()
+	p.draining = true
+	p.growMu.Unlock()
+}
+
+// endDrain ends the section beginDrain began: it releases drainMu, then announces and
+// unmaps the regions the section released.
+func (p *BufferPool) endDrain() {
+	p.growMu.Lock()
+	p.draining = false
+	rs := p.deferred
+	p.deferred = nil
+	p.growMu.Unlock()
+	p.drainMu.Unlock()
+	for _, r := range rs {
+		p.freeMapping(r, true)
+	}
+}
+
+// deferUnmap keeps a region for endDrain when a drain is under way, and reports whether it
+// did.
+func (p *BufferPool) deferUnmap(r *region) bool {
+	p.growMu.Lock()
+	defer p.growMu.Unlock()
+	if !p.draining {
+		return false
+	}
+	p.deferred = append(p.deferred, r)
+	return true
 }

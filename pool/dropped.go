@@ -18,9 +18,9 @@ import (
 // owner stands for one pool in its regions.
 type owner struct{ id uint64 }
 
-// notFast is the fast field of regions whose Puts need work (Secure, Debug, oversize): no
+// noFastPut is the fastPutOwner of regions whose Puts need work (Secure, Debug, oversize): no
 // pool's owner, so the Put fast path, which compares fast to its pool's owner, passes them by.
-var notFast = &owner{}
+var noFastPut = &owner{}
 
 // book is the set of a pool's regions, and the mappings the kernel refused to unmap; the pool
 // guards it with growMu. A dropped pool's cleanup finds it through the dropped.
@@ -112,22 +112,4 @@ func dropPool(d *dropped) {
 		}
 		report(d.onLeak, Leak{What: what, Buffers: out, Bytes: outBytes, Holders: d.tracks.holders(3)})
 	}
-}
-
-// buffersOut counts r's buffers that are out. It reads every state byte: call it only where
-// no Get or Put of r's pool can run (its cleanup).
-func (r *region) buffersOut() int {
-	if r.kind != kindSlab {
-		if isOut(r.state) {
-			return 1
-		}
-		return 0
-	}
-	n := 0
-	for i := 0; i < r.nslots; i++ {
-		if isOut(*r.stateAt(i)) {
-			n++
-		}
-	}
-	return n
 }

@@ -63,3 +63,29 @@ func (e *bothErr) Error() string {
 func (e *bothErr) Unwrap() []error { return []error{e.outer, e.inner} }
 
 func both(outer, inner error) error { return &bothErr{outer, inner} }
+
+// ErrTooManyReferences is returned by Retain for a buffer that has MaxReferences references
+// already. Nothing is added.
+var ErrTooManyReferences = errors.New("zeropool: too many references to one buffer")
+
+var (
+	// ErrNotSecure is returned by Freeze and Melt for a buffer of a pool without
+	// Config.Secure.
+	ErrNotSecure = errors.New("zeropool: not a Secure pool")
+	// ErrSharedPage is returned by Freeze for a buffer smaller than a page: it shares its
+	// page with other buffers (small secrets are packed into slabs), whose protection Freeze
+	// must not change. Nothing is changed. A buffer of a page or more has pages of its own.
+	ErrSharedPage = errors.New("zeropool: buffer shares its page with other buffers")
+)
+
+// ErrReleased is returned by the methods of a Buffer that can return an error once Release
+// has given its storage back (or for a Buffer that NewBuffer did not make), and is the value
+// of the panic of Grow in that state.
+var ErrReleased = errors.New("zeropool: Buffer used after Release (or not made by NewBuffer)")
+
+// Errors of UnreadByte and UnreadRune, as bufio's: the call did not follow the read it would
+// undo.
+var (
+	ErrInvalidUnreadByte = errors.New("zeropool: Buffer.UnreadByte: previous operation was not a successful read")
+	ErrInvalidUnreadRune = errors.New("zeropool: Buffer.UnreadRune: previous operation was not a successful ReadRune")
+)

@@ -25,7 +25,10 @@ func newPool(t testing.TB, cfg Config) *BufferPool {
 	skipWhereRefused(t, cfg)
 	p, err := NewWithConfig(cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = p.Close() })
+	t.Cleanup(func() {
+		_ = p.Close()
+		p.idle.check() // under zeropool_checks: the budget within its bounds once the test is done
+	})
 	return p
 }
 

@@ -3,6 +3,7 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // hookPanic is a panic of Config.OnMap or Config.OnUnmap, caught so that the pool can put
@@ -65,38 +66,68 @@ func (p *BufferPool) raiseUnmapPanic() {
 	}
 }
 
-// beginDrain marks the start of a section that holds drainMu (Trim, Close, a Get making
-// room): regions it releases are announced gone after the section, by endDrain, so that
-// OnUnmap never runs with drainMu held and may call Trim or Close itself.
-func (p *BufferPool) beginDrain() {
-	p.drainMu.Lock()
-	p.growMu.Lock()
-	p.draining = true
-	p.growMu.Unlock()
+// Region is one mapping of the pool: a slab of same-size slots, or one buffer's own mapping.
+// Config.OnMap and Config.OnUnmap announce each region's birth and death; Regions lists the
+// live ones. A region is what to register with a device or the kernel (io_uring fixed
+// buffers, RDMA memory regions): while it lives, its address and its pages stay the same.
+//
+// Mem is the whole usable mapping: every byte of it may be read and written, by the CPU or
+// by the kernel (it can be registered as it is). Guard pages are not part of it: a Secure
+// slab's Mem is the part between its two guard pages, a Secure buffer's Mem is the buffer.
+// The one exception is a Debug pool, which makes idle buffers inaccessible while they are
+// idle.
+type Region struct {
+	ID    uint64 // unique within the pool for its lifetime, never reused
+	Mem   []byte // the whole usable mapping; its address and its pages stay the same until OnUnmap
+	Class int    // buffer size of its slots; for a single-buffer mapping, that buffer's cap
 }
 
-// endDrain ends the section beginDrain began: it releases drainMu, then announces and
-// unmaps the regions the section released.
-func (p *BufferPool) endDrain() {
+// public describes r as a Region.
+func (r *region) public() Region {
+	return Region{ID: r.id, Mem: r.pub, Class: r.size}
+}
+
+// Regions returns every live region of the pool, oldest first. It allocates the slice it
+// returns; the regions' memory is the pool's (do not Put or unmap it).
+func (p *BufferPool) Regions() []Region {
+	p.ensure()
 	p.growMu.Lock()
-	p.draining = false
-	rs := p.deferred
-	p.deferred = nil
-	p.growMu.Unlock()
-	p.drainMu.Unlock()
-	for _, r := range rs {
-		p.freeMapping(r, true)
+	out := make([]Region, 0, len(p.book.regions))
+	for r := range p.book.regions {
+		out = append(out, r.public())
 	}
+	p.growMu.Unlock()
+	slices.SortFunc(out, func(a, b Region) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
 }
 
-// deferUnmap keeps a region for endDrain when a drain is under way, and reports whether it
-// did.
-func (p *BufferPool) deferUnmap(r *region) bool {
+// RegionOf returns the live region holding b's first byte and that byte's offset in
+// Region.Mem, whether or not b is a whole buffer or is out. It returns ErrNotOwned for
+// memory no region of the pool holds (nil and empty slices included, and a Secure slab's
+// header and guard pages, which are not part of its Mem).
+func (p *BufferPool) RegionOf(b []byte) (Region, int, error) {
+	p.ensure()
+	if cap(b) == 0 {
+		return Region{}, 0, fmt.Errorf("%w: RegionOf of an empty slice", ErrNotOwned)
+	}
+	a := addrOfSlice(b)
 	p.growMu.Lock()
 	defer p.growMu.Unlock()
-	if !p.draining {
-		return false
+	r := lookup(a)
+	if r == nil || r.owner != p.owner {
+		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, a)
 	}
-	p.deferred = append(p.deferred, r)
-	return true
+	lo := addrOfSlice(r.pub)
+	if uintptr(a-lo) >= uintptr(len(r.pub)) {
+		return Region{}, 0, fmt.Errorf("%w: %#x", ErrNotOwned, a)
+	}
+	return r.public(), int(a - lo), nil
 }

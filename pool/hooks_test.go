@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -183,4 +185,139 @@ func TestRegionMemIsAccessible(t *testing.T) {
 		}
 		assert.Empty(t, faults, "regions whose Mem faults (Secure %v, Debug %v)", cfg.Secure, cfg.Debug)
 	}
+}
+
+// hookLog records OnMap and OnUnmap calls.
+type hookLog struct {
+	mu       sync.Mutex
+	mapped   map[uint64]Region
+	unmapped []uint64
+	refuse   error
+}
+
+func (h *hookLog) onMap(r Region) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refuse != nil {
+		return h.refuse
+	}
+	if h.mapped == nil {
+		h.mapped = map[uint64]Region{}
+	}
+	h.mapped[r.ID] = r
+	return nil
+}
+
+func (h *hookLog) onUnmap(r Region) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.unmapped = append(h.unmapped, r.ID)
+	delete(h.mapped, r.ID)
+}
+
+func (h *hookLog) live() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.mapped)
+}
+
+// Regions, RegionOf and the hooks agree: every buffer lies in a live region announced by
+// OnMap, IDs are never reused, and a region is announced gone before its memory is.
+func TestRegionsAndHooks(t *testing.T) {
+	oneP(t)
+	var h hookLog
+	p := newPool(t, Config{OnMap: h.onMap, OnUnmap: h.onUnmap, MaxIdleBytes: 8 << 20})
+	var bufs [][]byte
+	for _, n := range []int{64, 4096, 64 << 10, 1 << 20, 3 << 20, 2 << 30 >> 8} {
+		bufs = append(bufs, p.Get(n))
+	}
+	regions := p.Regions()
+	require.Len(t, regions, h.live(), "Regions lists what OnMap announced")
+	for i := 1; i < len(regions); i++ {
+		assert.Less(t, regions[i-1].ID, regions[i].ID, "oldest first")
+	}
+	for _, b := range bufs {
+		r, off, err := p.RegionOf(b)
+		require.NoError(t, err)
+		assert.Equal(t, h.mapped[r.ID].ID, r.ID, "the region was announced")
+		assert.Equal(t, addrOf(b), addrOf(r.Mem)+uintptr(off))
+		assert.LessOrEqual(t, off+cap(b), len(r.Mem), "the buffer lies inside its region")
+		assert.GreaterOrEqual(t, r.Class, cap(b))
+		inner, off2, err := p.RegionOf(b[1:])
+		require.NoError(t, err, "an interior slice has a region too")
+		assert.Equal(t, r.ID, inner.ID)
+		assert.Equal(t, off+1, off2)
+	}
+	for _, b := range bufs {
+		require.NoError(t, p.Put(b))
+	}
+	p.Trim()
+	assert.Zero(t, h.live(), "Trim unmapped every region, each after its OnUnmap")
+	assert.Empty(t, p.Regions())
+	before := regions[len(regions)-1].ID
+	b := p.Get(4096)
+	r, _, err := p.RegionOf(b)
+	require.NoError(t, err)
+	assert.Greater(t, r.ID, before, "a region mapped again has a new ID")
+	require.NoError(t, p.Put(b))
+
+	for _, bad := range [][]byte{nil, make([]byte, 10), {}} {
+		_, _, err := p.RegionOf(bad)
+		assert.ErrorIs(t, err, ErrNotOwned)
+	}
+	q := newPool(t, Config{})
+	other := q.Get(4096)
+	_, _, err = p.RegionOf(other)
+	assert.ErrorIs(t, err, ErrNotOwned, "another pool's buffer")
+	require.NoError(t, q.Put(other))
+}
+
+// With hooks set, the pages behind a live region never change: Trim discards no free slot of
+// a slab that still has a buffer out, so the slot's data stays, and the same memory comes
+// back with it. Without hooks Trim discards it (reads zero).
+func TestHooksKeepPagesBehindLiveRegions(t *testing.T) {
+	for _, hooked := range []bool{true, false} {
+		oneP(t)
+		var h hookLog
+		cfg := Config{LocalCacheSize: 1}
+		if hooked {
+			cfg.OnMap, cfg.OnUnmap = h.onMap, h.onUnmap
+		}
+		p := newPool(t, cfg)
+		held := p.Get(64 << 10) // keeps the slab alive
+		b := p.Get(64 << 10)
+		b[0], b[len(b)-1] = 'A', 'Z'
+		require.NoError(t, p.Put(b))
+		p.Trim()
+		c := p.Get(64 << 10)
+		require.Equal(t, addrOf(b), addrOf(c), "the same slot comes back")
+		if hooked {
+			assert.Equal(t, []byte{'A', 'Z'}, []byte{c[0], c[len(c)-1]}, "hooked: the pages were not discarded")
+			assert.Equal(t, 1, h.live())
+		} else {
+			assert.Equal(t, []byte{0, 0}, []byte{c[0], c[len(c)-1]}, "unhooked: Trim discarded the free slot")
+		}
+		require.NoError(t, p.Put(c))
+		require.NoError(t, p.Put(held))
+	}
+}
+
+// An OnMap error fails the Get that needed the region, wrapped; nothing stays mapped, and the
+// pool serves again once OnMap accepts.
+func TestOnMapErrorFailsTheGet(t *testing.T) {
+	refusal := errors.New("table full")
+	h := hookLog{refuse: refusal}
+	p := newPool(t, Config{OnMap: h.onMap, OnUnmap: h.onUnmap})
+	_, err := p.TryGet(4096)
+	require.ErrorIs(t, err, refusal)
+	s := p.Stats()
+	assert.Zero(t, s.MappedBytes)
+	assert.Zero(t, s.InUse)
+	assert.Empty(t, p.Regions())
+	assert.Empty(t, h.unmapped, "a region OnMap refused is not announced gone")
+	assert.Panics(t, func() { p.Get(4096) })
+	h.mu.Lock()
+	h.refuse = nil
+	h.mu.Unlock()
+	roundTrip(t, p, 4096)
 }

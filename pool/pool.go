@@ -22,16 +22,16 @@ type BufferPool struct {
 	// Read by every Get and Put; written only while the pool is set up. maxPooled is stored
 	// last: a Get that reads it non-zero sees everything else set up, and a pool whose
 	// maxPooled is 0 is a zero pool not set up yet (see ensure).
-	maxPooled atomic.Int64             // size of the largest pooled class: bigger Gets get a mapping of their own
-	locals    atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
-	owner     *owner                   // what the pool's regions name it by (see dropped.go)
-	tracking  bool                     // Config.TrackRate > 0, beside the fields every Get reads
-	classes   []sizeClass
-	shardMask int
-	minClass  int // lowest class that holds buffers (Debug pools: a page)
-	cfg       Config
-	canary    uint64 // Secure pools: the secret behind every canary
-	closed    atomic.Bool
+	maxPooled    atomic.Int64             // size of the largest pooled class: bigger Gets get a mapping of their own
+	locals       atomic.Pointer[localSet] // the P caches in use; noLocals while they are off
+	owner        *owner                   // what the pool's regions name it by (see dropped.go)
+	tracking     bool                     // Config.TrackRate > 0, beside the fields every Get reads
+	classes      []sizeClass
+	shardMask    int
+	minClass     int // lowest class that holds buffers (Debug pools: a page)
+	cfg          Config
+	canarySecret uint64 // Secure pools: the secret mixed into every canary (see canaryOf)
+	closed       atomic.Bool
 
 	// Everything below is written while the pool runs: keep it off the cache lines that every
 	// Get and Put reads on every P.
@@ -43,22 +43,18 @@ type BufferPool struct {
 	drainMu   sync.Mutex               // serializes Trim and Close
 	debugMu   sync.Mutex               // Debug pools: makes a Put's state check and change one step
 
-	// Idle bytes, for MaxIdleBytes: in the depots, in slabs kept mapped with nothing idle or
-	// out (so that a burst larger than the caches finds its memory again), and reserved for
-	// the P caches' magazines (twice their capacity, from each P's first use of a class).
-	depotIdle, emptyIdle, localReserved atomic.Int64
-	localBudget                         int64 // the most localReserved may reach
+	idle idleBudget // MaxIdleBytes: the depots', the empty slabs' and the P caches' idle bytes
 
 	// Counters off the hot path.
-	notOwned, doublePuts, closedPuts atomic.Uint64
-	trims, pinFailures, canaries     atomic.Uint64
-	maps, unmaps, unmapFailures      atomic.Uint64
-	oversizeGets, oversizePuts       atomic.Uint64
-	mapped, pinnedBytes, oversizeOut atomic.Int64
-	peakInUse, unreleased            atomic.Int64
-	nextID                           atomic.Uint64 // the last Region.ID handed out
-	extra                            extraCounters // Gets and Puts while the P caches are off
-	refs                             refTable      // references added by Retain
+	notOwned, doublePuts, closedPuts   atomic.Uint64
+	trims, pinFailures, canaryFailures atomic.Uint64
+	maps, unmaps, unmapFailures        atomic.Uint64
+	oversizeGets, oversizePuts         atomic.Uint64
+	mapped, pinnedBytes, oversizeOut   atomic.Int64
+	peakInUse, unreleased              atomic.Int64
+	nextID                             atomic.Uint64  // the last Region.ID handed out
+	uncached                           uncachedCounts // Gets and Puts counted while the P caches are off
+	refs                               refTable       // references added by Retain
 
 	growMu sync.Mutex // guards book, draining and deferred
 	book   *book      // the pool's regions; what a cleanup finds of the pool once it is dropped
@@ -74,31 +70,6 @@ type BufferPool struct {
 	unmapPanic    atomic.Pointer[hookPanic] // an OnUnmap panic, for the method that ran it to raise again
 	setupMu       sync.Mutex                // serializes a zero pool's set-up
 	setupErr      error                     // why a zero pool could not be set up
-}
-
-// layout is how the buffers of a class are mapped.
-type layout uint8
-
-const (
-	layoutSlab    layout = iota // slots in slabs (classes up to maxSlabClassSize)
-	layoutCanary                // Secure, below a page: slabs fenced by guard pages, slots two sizes apart with a canary after each
-	layoutMapping               // one mapping per buffer; Secure pools add a guard page on each side
-)
-
-// sizeClass is the shared part of one size class.
-type sizeClass struct {
-	size   int
-	layout layout
-	mag    int  // capacity of this class's magazines; 0: the P caches do not hold it
-	keep   bool // the depot keeps buffers of this class (it is not below MinBufferSize)
-	depots atomic.Pointer[[]depot]
-	// live counts the buffers of the class that exist, out or idle (not free in a slab, not
-	// unmapped): Stats derives the idle ones from it without reading any P's cache.
-	live atomic.Int64
-
-	slabMu  sync.Mutex // guards partial, current and the bookkeeping of this class's slabs
-	partial []*region  // slabs with a free or new slot
-	current []*region  // per depot shard, the slab its Ps carve new slots from (nil: none yet)
 }
 
 // New returns a pool with the defaults for this machine (DefaultConfig(runtime.NumCPU())).
@@ -171,7 +142,7 @@ func (p *BufferPool) setup(cfg Config) error {
 	p.owner = &owner{id: process.pools.Add(1)}
 	p.tracks = newTracker(cfg.TrackRate)
 	p.tracking = cfg.TrackRate > 0
-	p.localBudget = cfg.MaxIdleBytes / localShare
+	p.idle.init(cfg.MaxIdleBytes)
 	minKeep := 0
 	if cfg.MinBufferSize > 0 {
 		minKeep = classOf(cfg.MinBufferSize)
@@ -194,24 +165,24 @@ func (p *BufferPool) setup(cfg Config) error {
 		if _, err := rand.Read(b[:]); err != nil {
 			return opError("canary secret", err)
 		}
-		p.canary = binary.LittleEndian.Uint64(b[:])
+		p.canarySecret = binary.LittleEndian.Uint64(b[:])
 	}
 	p.classes = make([]sizeClass, nclass)
-	for c := range p.classes {
-		sc := &p.classes[c]
-		sc.size = classSize(c)
-		sc.keep = c >= minKeep
-		if c < slabClasses {
+	for ci := range p.classes {
+		sc := &p.classes[ci]
+		sc.size = classSize(ci)
+		sc.keep = ci >= minKeep
+		if ci < slabClasses {
 			sc.current = make([]*region, cfg.NumShards)
 		}
 		switch {
 		case cfg.Secure && !cfg.Debug && sc.size < pg:
-			sc.layout = layoutCanary
+			sc.layout = layoutCanarySlab
 		case cfg.Secure || sc.size > maxSlabClassSize:
 			sc.layout = layoutMapping
 		}
 		if !cfg.Debug { // a Debug pool's every Get and Put changes protections: no P caches
-			sc.mag = magazineSize(cfg.LocalCacheSize, sc.size, p.localBudget)
+			sc.mag = p.idle.magazineSize(cfg.LocalCacheSize, sc.size)
 		}
 	}
 	if need := p.smallestRegion(); cfg.MaxMappedBytes > 0 && cfg.MaxMappedBytes < need {
@@ -235,21 +206,6 @@ func (p *BufferPool) smallestRegion() int64 {
 		n += 2 * int64(offheap.PageSize())
 	}
 	return n
-}
-
-// localShare: the P caches' magazines may together hold up to 1/localShare of MaxIdleBytes;
-// the depots and empty slabs get the rest. One pair of magazines may take at most
-// 1/pairShare of that, so that many classes and many Ps find room.
-const (
-	localShare = 5
-	pairShare  = 16
-)
-
-// magazineSize is the capacity of a class's magazines: LocalCacheSize buffers, fewer where
-// two magazines of them and priv would take more than a pair's share of the P caches'
-// budget; 0 where not even three buffers fit: such a class is held by the depot alone.
-func magazineSize(perClass, size int, budget int64) int {
-	return int(min(int64(perClass), (budget/pairShare/int64(size)-1)/2))
 }
 
 // Config returns the pool's configuration with every default filled in.
@@ -305,9 +261,9 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 	pid := procPin()
 	if ls := p.locals.Load().l; uint(pid) < uint(len(ls)) {
 		l := ls[pid]
-		c := classOf(size) & (classSlots - 1)
+		ci := classOf(size) & (classSlots - 1)
 		raceAcquire(l)
-		pc := &l.c[c]
+		pc := &l.c[ci]
 		// With Config.TrackRate, the P's countdown to its next tracked Get reaching zero
 		// sends this Get to the slow path, which tracks it; a Get that goes there for want of
 		// a buffer takes its count back, so that sampleSlow counts it once.
@@ -326,7 +282,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			bump(&pc.hits, 1)
 			markOut(e.state)
 			runtime.KeepAlive(p) // a dropped pool's cleanup must not find the buffer idle before it is out
-			l.last, l.lastClass, l.lastEpoch = e, uint(c), unmapEpoch.Load()
+			l.last, l.lastCI, l.lastEpoch = e, uint(ci), unmapEpoch.Load()
 			b := e.addr.buffer(size, pc.size)
 			if lineCheck {
 				noteWrite(pid, addrOfVar(&pc.priv), linePCache, e.addr)
@@ -344,7 +300,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		m := pc.loaded
 		n, items := m.n-1, m.items
 		if uint(n) >= uint(len(items)) {
-			m = p.swapInFull(pc, c, pid&p.shardMask)
+			m = pc.swapInFull(p, ci, pid&p.shardMask)
 			n, items = m.n-1, m.items
 		}
 		if uint(n) < uint(len(items)) {
@@ -353,7 +309,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			bump(&pc.hits, 1)
 			markOut(e.state)
 			runtime.KeepAlive(p)
-			l.last, l.lastClass, l.lastEpoch = e, uint(c), unmapEpoch.Load()
+			l.last, l.lastCI, l.lastEpoch = e, uint(ci), unmapEpoch.Load()
 			if lineCheck {
 				noteWrite(pid, addrOfVar(&m.n), lineMagazine, e.addr)
 				noteWrite(pid, addrOfVar(&pc.hits), linePCache, e.addr)
@@ -417,7 +373,7 @@ func (p *BufferPool) Put(buf []byte) error {
 		// region was unmapped since (see local.last). priv is open only in pools whose Puts
 		// need no work.
 		if a == l.last.addr && l.lastEpoch == unmapEpoch.Load() {
-			pc := &l.c[l.lastClass&(classSlots-1)]
+			pc := &l.c[l.lastCI&(classSlots-1)]
 			if pc.priv.addr == 0 && isPlainOut(l.last.state) {
 				pc.putPriv(l.last, pid)
 				raceReleaseMerge(l)
@@ -425,11 +381,11 @@ func (p *BufferPool) Put(buf []byte) error {
 				return nil
 			}
 		}
-		if r := lookup(a); r != nil && r.fast == p.owner {
+		if r := lookup(a); r != nil && r.fastPutOwner == p.owner {
 			// region.slot, written out: through the call the compiler emits more instructions.
 			if off := uintptr(a - r.base); off < r.span && off&r.mask == 0 {
 				st := r.states + addr(off>>(r.stShift&63))
-				pc := &l.c[r.class&(classSlots-1)]
+				pc := &l.c[r.ci&(classSlots-1)]
 				if isPlainOut(st) {
 					if pc.priv.addr == 0 { // privClosed is never empty
 						pc.putPriv(entry{a, st}, pid)
@@ -440,7 +396,7 @@ func (p *BufferPool) Put(buf []byte) error {
 					m := pc.loaded
 					n, items := m.n, m.items
 					if uint(n) >= uint(len(items)) { // full: swapped for one with room where that needs no waiting
-						m = p.swapInEmpty(pc, r.class, pid&p.shardMask)
+						m = pc.swapInEmpty(p, r.ci, pid&p.shardMask)
 						n, items = m.n, m.items
 					}
 					if uint(n) < uint(len(items)) {
@@ -472,19 +428,6 @@ func (p *BufferPool) Put(buf []byte) error {
 	}
 	procUnpin()
 	return p.putSlow(a)
-}
-
-// putPriv puts the idle buffer e, which was out, into the empty priv of this P's cache pc:
-// both Put fast paths end so. It is small enough to be inlined; call it pinned, on the P
-// whose cache pc is.
-func (pc *pcache) putPriv(e entry, pid int) {
-	pc.priv = e
-	markIdle(e.state)
-	bump(&pc.puts, 1)
-	if lineCheck {
-		noteWrite(pid, e.state, lineState, e.addr)
-		noteWrite(pid, addrOfVar(&pc.priv), linePCache, e.addr)
-	}
 }
 
 // refuseState refuses a Put of a slot in state: a double Put if the slot was handed out

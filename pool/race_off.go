@@ -10,7 +10,6 @@ func raceAcquire(*local)      {}
 func raceReleaseMerge(*local) {}
 
 func bump(p *uint64, d uint64) { *p += d }
-func setN(p *uint32, v uint32) { *p = v }
 
 // raceEnabled tells tests that measure the whole process (its resident memory) that the
 // race detector runs too.

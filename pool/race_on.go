@@ -16,7 +16,6 @@ func raceAcquire(l *local)      { runtime.RaceAcquire(unsafe.Pointer(l)) }
 func raceReleaseMerge(l *local) { runtime.RaceReleaseMerge(unsafe.Pointer(l)) }
 
 func bump(p *uint64, d uint64) { atomic.AddUint64(p, d) }
-func setN(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
 
 // raceEnabled tells tests that measure the whole process (its resident memory) that the
 // race detector runs too.

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/zeropool-go/zeropool/offheap"
@@ -9,6 +10,32 @@ import (
 
 // A buffer slot's state byte. Put accepts only stateOut; the other states tell a double Put
 // (idle, free, broken) from a slice the pool never handed out (new).
+//
+// The transitions, and who makes each (every write goes through setState, markOut or
+// markIdle, which zeropool_checks checks against stateMoves below; the byte of a slot is
+// written only by whoever holds the slot: its holder while out, the cache or the slab lock
+// that has it while idle or free):
+//
+//	from     to       by
+//	new      out      carve (a slot never handed out; a new mapping is made out or tracked)
+//	free     out      carveSlot (a slot off its slab's free list, for the Get)
+//	free     idle     carveSlot (the free slots taken with it, for the P's magazine)
+//	idle     out      Get's fast path (markOut), getSlow
+//	idle     tracked  getSlow (Config.TrackRate sampled this Get)
+//	out      out      getSlow (a buffer carve has just marked out)
+//	out      tracked  getSlow (a carved buffer, sampled)
+//	out      idle     Put's fast path (markIdle), putSlow, putRelease, Preallocate (carved
+//	                  buffers kept idle), getSlow (a Debug Get that could not unprotect it)
+//	tracked  idle     putSlow (the record forgotten)
+//	out      shared   Retain (the first reference added)
+//	tracked  shared   Retain (the record forgotten: a shared buffer is no one holder's)
+//	shared   out      dropRef (the last reference's Put, which goes on as any Put)
+//	idle     idle     getSlow (a Debug Get that could not unprotect a cached buffer)
+//	idle     free     releaseSlots (back on its slab's free list), release (a mapping,
+//	                  unmapped next)
+//	idle     broken   quarantine (its canary was overwritten: never handed out again)
+//
+// broken is final: the slot stays out of service until its slab is unmapped.
 const (
 	stateNew    = 0 // never handed out
 	stateIdle   = 1 // cached, in a P's magazine or the depot
@@ -22,14 +49,6 @@ const (
 	stateShared  = 6 // held by a caller, with references added by Retain (see retain.go)
 )
 
-type regionKind uint8
-
-const (
-	kindSlab     regionKind = iota // slots of one class, up to maxSlabClassSize
-	kindMapping                    // one buffer of a pooled class
-	kindOversize                   // one buffer above MaxBufferSize, unmapped by its Put
-)
-
 // A region is one mapping of the pool: a slab of equal slots or a single buffer. The page
 // map refers to it, so it lives as long as its memory is mapped.
 type region struct {
@@ -38,19 +57,18 @@ type region struct {
 	span   uintptr // bytes from the first slot to the end of the last; 1 for a single buffer
 	mask   uintptr // distance between slots - 1; 0 for a single buffer
 	states addr    // the state bytes, one per slot
-	// fast is the pool's owner when Put may cache this region's buffers on its fast path,
-	// else notFast (oversize buffers, Secure and Debug pools, which do work on every Put).
+	// fastPutOwner is the pool's owner when Put may cache this region's buffers on its fast
+	// path (the fast path compares it with its pool's owner), else noFastPut (oversize buffers, Secure and Debug pools, which do work on every Put).
 	// Regions name their pool by its owner, never by the *BufferPool: the page map keeps
 	// every region reachable, and must not keep a dropped pool alive (see dropped.go).
-	fast    *owner
-	owner   *owner
-	class   int // -1 for oversize
-	kind    regionKind
-	shift   uint8 // log2 of the distance between slots
-	stShift uint8 // a slot's offset >> stShift is its state byte's offset (see stateGap)
-	home    int   // the shard whose Ps carve this slab first
-	pinned  bool
-	canary  bool // slots are 2*size apart with a canary in the second half (Secure)
+	fastPutOwner *owner
+	owner        *owner
+	ci           int    // its size class index; -1 for oversize
+	layout       layout // its class's, or layoutOversize
+	shift        uint8  // log2 of the distance between slots
+	stShift      uint8  // a slot's offset >> stShift is its state byte's offset (see stateGap)
+	home         int    // the shard whose Ps carve this slab first
+	pinned       bool
 	// debugOut says, in a Debug pool, that the buffer of a single-buffer region is out; it
 	// is changed and read under debugMu only (Purge reads it).
 	debugOut bool
@@ -78,14 +96,52 @@ type region struct {
 	unlocked   bool // Trim unlocked free slots of this pinned slab: lock it again on reuse
 }
 
+// stateMoves[from] has bit 1<<to set for every transition the table above allows.
+var stateMoves = [...]uint8{
+	stateNew:     1<<stateOut | 1<<stateTracked,
+	stateIdle:    1<<stateOut | 1<<stateTracked | 1<<stateIdle | 1<<stateFree | 1<<stateBroken,
+	stateOut:     1<<stateOut | 1<<stateTracked | 1<<stateIdle | 1<<stateShared,
+	stateFree:    1<<stateOut | 1<<stateIdle,
+	stateBroken:  0,
+	stateTracked: 1<<stateIdle | 1<<stateShared,
+	stateShared:  1 << stateOut,
+}
+
+// checkMove throws under zeropool_checks where the table does not allow from -> to.
+func checkMove(from, to uint8) {
+	if invariantChecks && (int(from) >= len(stateMoves) || stateMoves[from]&(1<<to) == 0) {
+		throw("state " + strconv.Itoa(int(from)) + " -> " + strconv.Itoa(int(to)) + " is not in the transition table")
+	}
+}
+
+// setState moves the state byte at st to to, along the table.
+func setState(st *uint8, to uint8) {
+	if invariantChecks {
+		checkMove(*st, to)
+	}
+	*st = to
+}
+
 // The fast paths change a state byte through these three only: Get marks its buffer out, and
 // Put takes a buffer on its fast path only when isPlainOut says it is stateOut, marking it
 // idle. Every other value (idle, free, never handed out, broken, and the states of buffers
 // out whose Put needs work: stateTracked, stateShared) sends the Put to the slow path, which
 // sorts it out. isOut (retain.go) is the slow paths' test of any state of a buffer out.
-func markOut(st addr)         { *st.state() = stateOut }
+func markOut(st addr) {
+	if invariantChecks {
+		checkMove(*st.state(), stateOut)
+	}
+	*st.state() = stateOut
+}
+
 func isPlainOut(st addr) bool { return *st.state() == stateOut }
-func markIdle(st addr)        { *st.state() = stateIdle }
+
+func markIdle(st addr) {
+	if invariantChecks {
+		checkMove(*st.state(), stateIdle)
+	}
+	*st.state() = stateIdle
+}
 
 // stateAt is the state byte of slot idx: slots' state bytes are 1<<(shift-stShift) apart.
 func (r *region) stateAt(idx int) *uint8 {
@@ -194,7 +250,7 @@ func (p *BufferPool) charge(n int64) error {
 
 // holdsIdle reports whether the pool holds memory that makeRoom could give back.
 func (p *BufferPool) holdsIdle() bool {
-	if p.emptyIdle.Load() > 0 || p.Len() > 0 {
+	if p.idle.holdsEmptySlabs() || p.Len() > 0 {
 		return true
 	}
 	p.growMu.Lock()
@@ -202,71 +258,25 @@ func (p *BufferPool) holdsIdle() bool {
 	return len(p.book.stuck) > 0
 }
 
-// newSlab maps and registers a slab for class c, to be carved first by the Ps of shard home.
-// The caller holds the class's slabMu.
-func (p *BufferPool) newSlab(c, home int) (*region, error) {
-	size := classSize(c)
-	stride, shift := size, uint8(minClassShift+c)
-	canary := p.classes[c].layout == layoutCanary
-	if canary {
-		stride, shift = 2*size, shift+1
-	}
-	hdr, n, colour, gapShift := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
-	m, pinned, charged, err := p.mapRegion(slabSize, false, false)
-	if err != nil {
-		return nil, err
-	}
-	mem := m.Bytes()
-	start := addrOfSlice(mem)
-	base := start + addr(hdr)
-	pub := mem[:cap(mem):cap(mem)]
-	if canary {
-		pg := offheap.PageSize()
-		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
-		for _, g := range []int{hdr, end} {
-			if _, err := m.Guard(mem[g : g+pg : g+pg]); err != nil {
-				p.freeMapping(&region{m: m, mem: mem, mapped: charged}, false)
-				return nil, err
-			}
-		}
-		base += addr(pg)
-		pub = mem[hdr+pg : end : end] // the slots and canaries, between the guard pages
-	}
-	r := &region{
-		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
-		states: start + addr(colour), class: c, kind: kindSlab, shift: shift, stShift: shift - gapShift,
-		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, owner: p.owner, fast: notFast, home: home,
-		freeStack: start + addr(colour+statesBytes(n, gapShift)), nslots: n, partialIdx: -1,
-		canary: canary,
-	}
-	if p.cachesPuts() {
-		r.fast = p.owner
-	}
-	if err := p.register(r); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// newMapping maps and registers a single-buffer region of size bytes (class c, or -1 for an
+// newMapping maps and registers a single-buffer region of size bytes (class ci, or -1 for an
 // oversize buffer) whose buffer is in state st.
-func (p *BufferPool) newMapping(size, c int, st uint8) (*region, error) {
+func (p *BufferPool) newMapping(size, ci int, st uint8) (*region, error) {
 	m, pinned, charged, err := p.mapRegion(size, size >= granuleSize, p.cfg.Secure)
 	if err != nil {
 		return nil, err
 	}
 	mem := m.Bytes()
-	kind := kindMapping
-	if c < 0 {
-		kind = kindOversize
+	lay := layoutMapping
+	if ci < 0 {
+		lay = layoutOversize
 		size = cap(mem)
 	}
 	r := &region{
-		base: addrOfSlice(mem), span: 1, class: c, kind: kind, pub: mem[:cap(mem):cap(mem)],
-		pinned: pinned, m: m, mem: mem, mapped: charged, size: size, partialIdx: -1, owner: p.owner, fast: notFast,
+		base: addrOfSlice(mem), span: 1, ci: ci, layout: lay, pub: mem[:cap(mem):cap(mem)],
+		pinned: pinned, m: m, mem: mem, mapped: charged, size: size, partialIdx: -1, owner: p.owner, fastPutOwner: noFastPut,
 	}
-	if c >= 0 && p.cachesPuts() {
-		r.fast = p.owner
+	if ci >= 0 && p.cachesPuts() {
+		r.fastPutOwner = p.owner
 	}
 	r.states = addrOfState(&r.state)
 	r.state = st // before the region is the pool's: nothing else reads it before
@@ -381,3 +391,70 @@ func unmapStuck(stuck []*offheap.Mapping) (kept []*offheap.Mapping, unmapped int
 	}
 	return kept, unmapped
 }
+
+// Owner returns the whole buffer (len == cap == the buffer's capacity) holding b's first
+// byte while that buffer is out, so that an interior slice b[k:] can be put back:
+// p.Put(must(p.Owner(b))). It returns ErrNotOwned for memory that is not part of a buffer
+// of this pool that is out now (an idle buffer, a slab's header, a canary, foreign memory).
+func (p *BufferPool) Owner(b []byte) ([]byte, error) {
+	p.ensure()
+	if cap(b) == 0 {
+		return nil, fmt.Errorf("%w: Owner of an empty slice", ErrNotOwned)
+	}
+	a := addrOfSlice(b)
+	start, size, ok := p.bufferAt(a)
+	if !ok {
+		return nil, fmt.Errorf("%w: %#x is in no buffer that is out", ErrNotOwned, a)
+	}
+	return start.bytes(size), nil
+}
+
+// bufferAt finds the buffer that is out and holds addr: its first byte and its capacity.
+func (p *BufferPool) bufferAt(a addr) (start addr, size int, ok bool) {
+	r := lookup(a)
+	if r == nil || r.owner != p.owner || a < r.base {
+		return 0, 0, false
+	}
+	off := uintptr(a - r.base)
+	if r.layout.isSlab() {
+		if off >= r.span {
+			return 0, 0, false
+		}
+		slot := off >> r.shift << r.shift
+		if off-slot >= uintptr(r.size) { // a canary, between two slots
+			return 0, 0, false
+		}
+		start = r.base + addr(slot)
+	} else {
+		if off >= uintptr(r.size) {
+			return 0, 0, false
+		}
+		start = r.base
+	}
+	st, ok := r.slot(start)
+	if !ok || !isOut(*st) {
+		return 0, 0, false
+	}
+	return start, r.size, true
+}
+
+// buffersOut counts r's buffers that are out. It reads every state byte: call it only where
+// no Get or Put of r's pool can run (its cleanup).
+func (r *region) buffersOut() int {
+	if !r.layout.isSlab() {
+		if isOut(r.state) {
+			return 1
+		}
+		return 0
+	}
+	n := 0
+	for i := 0; i < r.nslots; i++ {
+		if isOut(*r.stateAt(i)) {
+			n++
+		}
+	}
+	return n
+}
+
+// usable is the whole buffer of a single-buffer region.
+func (r *region) usable() []byte { return r.mem[:cap(r.mem):cap(r.mem)] }

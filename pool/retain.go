@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -11,10 +10,6 @@ import (
 // MaxReferences is the most references one buffer may have at once: its Get's and up to
 // MaxReferences-1 Retains. A Retain beyond it fails with ErrTooManyReferences.
 const MaxReferences = 1 << 16
-
-// ErrTooManyReferences is returned by Retain for a buffer that has MaxReferences references
-// already. Nothing is added.
-var ErrTooManyReferences = errors.New("zeropool: too many references to one buffer")
 
 // A buffer in stateShared (region.go) is out with references added by Retain. Put's fast
 // path accepts only stateOut, so every Put of such a buffer goes to putSlow, which drops one
@@ -28,8 +23,8 @@ var ErrTooManyReferences = errors.New("zeropool: too many references to one buff
 // by its first byte, the references beyond the one its last Put will drop. A buffer never
 // retained has no entry, so the fast paths never look here.
 type refTable struct {
-	mu    sync.Mutex
-	extra refCounts
+	mu     sync.Mutex
+	counts refCounts // per buffer in stateShared, the references beyond its last Put's
 
 	retains, refPuts atomic.Uint64 // Stats.Retains and Stats.RefPuts
 }
@@ -165,15 +160,15 @@ func (p *BufferPool) Retain(b []byte) error {
 		if *st == stateTracked {
 			p.tracks.forget(start) // a shared buffer is no longer one holder's
 		}
-		rt.extra.set(start, 1)
-		*st = stateShared
+		rt.counts.set(start, 1)
+		setState(st, stateShared)
 	case stateShared:
-		n, _ := rt.extra.get(start)
+		n, _ := rt.counts.get(start)
 		if n+2 > MaxReferences { // n+1 references now
 			rt.mu.Unlock()
 			return fmt.Errorf("%w: the buffer at %#x has %d references (MaxReferences)", ErrTooManyReferences, start, n+1)
 		}
-		rt.extra.set(start, n+1)
+		rt.counts.set(start, n+1)
 	default: // put back between bufferAt and here: by another goroutine, which is a race
 		rt.mu.Unlock()
 		return fmt.Errorf("%w: Retain of the buffer at %#x, which is back in the pool", ErrDoublePut, start)
@@ -205,14 +200,14 @@ func (p *BufferPool) dropRef(a addr, st *uint8) bool {
 		rt.mu.Unlock()
 		return false
 	}
-	if n, _ := rt.extra.get(a); n > 0 {
-		rt.extra.set(a, n-1)
+	if n, _ := rt.counts.get(a); n > 0 {
+		rt.counts.set(a, n-1)
 		rt.mu.Unlock()
 		rt.refPuts.Add(1)
 		return true
 	}
-	rt.extra.remove(a)
-	*st = stateOut
+	rt.counts.remove(a)
+	setState(st, stateOut)
 	rt.mu.Unlock()
 	return false
 }

@@ -119,7 +119,7 @@ func TestRetainKeepsBufferUntilLastPut(t *testing.T) {
 					assert.ErrorIs(t, p.Put(b), ErrNotOwned, "a Put too many")
 					assert.ErrorIs(t, p.Retain(b), ErrNotOwned, "Retain of memory given back to the system")
 				}
-				assert.Zero(t, p.refs.extra.len(), "the last Put leaves nothing in the reference table")
+				assert.Zero(t, p.refs.counts.len(), "the last Put leaves nothing in the reference table")
 
 				// The slot is an ordinary buffer again: its next Get and Put take the fast
 				// paths, one Put each.
@@ -236,7 +236,7 @@ func TestRetainConcurrentPuts(t *testing.T) {
 			assert.Equal(t, uint64(2*rounds), s.Puts, "one Put per Get gave a buffer back")
 			assert.Equal(t, uint64(2*rounds*(holders-1)), s.RefPuts)
 			assert.Equal(t, s.Retains, s.RefPuts)
-			assert.Zero(t, p.refs.extra.len())
+			assert.Zero(t, p.refs.counts.len())
 		})
 	}
 }
@@ -410,7 +410,7 @@ func FuzzRetain(f *testing.F) {
 		s := p.Stats()
 		require.Zero(t, s.InUse)
 		require.Equal(t, s.Retains, s.RefPuts)
-		require.Zero(t, p.refs.extra.len())
+		require.Zero(t, p.refs.counts.len())
 	})
 }
 

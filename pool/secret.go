@@ -1,20 +1,9 @@
 package pool
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/zeropool-go/zeropool/offheap"
-)
-
-var (
-	// ErrNotSecure is returned by Freeze and Melt for a buffer of a pool without
-	// Config.Secure.
-	ErrNotSecure = errors.New("zeropool: not a Secure pool")
-	// ErrSharedPage is returned by Freeze for a buffer smaller than a page: it shares its
-	// page with other buffers (small secrets are packed into slabs), whose protection Freeze
-	// must not change. Nothing is changed. A buffer of a page or more has pages of its own.
-	ErrSharedPage = errors.New("zeropool: buffer shares its page with other buffers")
 )
 
 // Freeze makes a Secure buffer of a page or more read-only until Melt or its Put: a write to
@@ -46,7 +35,7 @@ func (p *BufferPool) setFrozen(b []byte, frozen bool) error {
 	if !p.cfg.Secure {
 		return fmt.Errorf("%w: %s(%#x)", ErrNotSecure, what, a)
 	}
-	if r.kind == kindSlab {
+	if r.layout.isSlab() {
 		return fmt.Errorf("%w: %s of a %d-byte buffer; Get(%d) or more for a buffer with pages of its own",
 			ErrSharedPage, what, r.size, offheap.PageSize())
 	}
@@ -85,9 +74,6 @@ func (p *BufferPool) meltForPut(r *region) {
 	}
 }
 
-// usable is the whole buffer of a single-buffer region.
-func (r *region) usable() []byte { return r.mem[:cap(r.mem):cap(r.mem)] }
-
 // Purge wipes every buffer of a Secure pool now, out or idle, frozen or not, and returns how
 // many buffers it wiped; 0 for an ordinary pool, which it leaves alone. It is for the moment
 // a process learns it must give up its secrets: a panic (call it from a deferred function),
@@ -125,7 +111,7 @@ func (p *BufferPool) Purge() int {
 // the buffer is out in debugOut, under debugMu, and other pools wipe it either way (an idle
 // buffer is zero already). A slab's state bytes are the slab's own memory.
 func (r *region) purge(p *BufferPool) int {
-	if r.kind != kindSlab {
+	if !r.layout.isSlab() {
 		if p.cfg.Debug && !r.debugOut {
 			return 1
 		}
@@ -151,4 +137,65 @@ func (r *region) purge(p *BufferPool) int {
 		n++
 	}
 	return n
+}
+
+// canaryOf returns the canary word of the buffer at addr: the pool's secret mixed with the
+// address, so that a canary copied from another slot does not pass.
+func (p *BufferPool) canaryOf(a addr) uint64 { return p.canarySecret ^ uint64(a)*0x9e3779b97f4a7c15 }
+
+// setCanary writes the canary after slot idx of a canary slab, when the slot is first used.
+func (p *BufferPool) setCanary(r *region, idx int) {
+	if r.layout == layoutCanarySlab {
+		a := r.slotAddr(idx)
+		*(a + addr(r.size)).uint64At() = p.canaryOf(a)
+	}
+}
+
+// checkAndSeal applies a Secure pool's rules to a buffer coming back: check its canary, wipe
+// it. A broken canary takes the buffer out of service for good.
+func (p *BufferPool) checkAndSeal(e entry, r *region) error {
+	b := e.addr.bytes(r.size)
+	if r.layout == layoutCanarySlab && *(e.addr + addr(r.size)).uint64At() != p.canaryOf(e.addr) {
+		offheap.Wipe(b)
+		p.canaryFailures.Add(1)
+		p.countPutUnpinned(r.ci)
+		p.quarantine(e, r)
+		return fmt.Errorf("%w: buffer at %#x (%d bytes)", ErrCanary, e.addr, r.size)
+	}
+	offheap.Wipe(b)
+	return nil
+}
+
+// seal applies a Debug pool's rules to a buffer coming back: wipe it (Secure) and make it
+// inaccessible. Debug pools have no canaries (their buffers have pages of their own). The
+// caller holds debugMu.
+func (p *BufferPool) seal(e entry, r *region) {
+	b := e.addr.bytes(r.size)
+	if p.cfg.Secure {
+		offheap.Wipe(b)
+	}
+	// Best effort: a kernel out of map entries leaves the buffer accessible, no worse than an
+	// ordinary pool.
+	_ = r.m.Protect(b, offheap.ProtNone)
+}
+
+// quarantine retires a slot whose canary was broken: it is neither cached nor freed, so it
+// is never handed out again, and its slab is unmapped when nothing else of it is in use.
+func (p *BufferPool) quarantine(e entry, r *region) {
+	setState(e.state.state(), stateBroken)
+	sc := &p.classes[r.ci]
+	sc.slabMu.Lock()
+	r.live--
+	sc.live.Add(-1)
+	// An empty slab with a retired slot is unmapped at once: it may have no slot left to
+	// hand out, and then nothing would ever find it again.
+	drop := r.live == 0
+	if drop {
+		sc.dropPartial(r)
+		sc.forget(r)
+	}
+	sc.slabMu.Unlock()
+	if drop {
+		p.unmap(r)
+	}
 }

@@ -55,15 +55,15 @@ func statesBytes(n int, gapShift uint8) int {
 // cacheLine is the unit of the slab header's colours.
 const cacheLine = 64
 
-// carve hands out a buffer of class c that no cache holds: a free slot of a slab, a slot of
+// carve hands out a buffer of class ci that no cache holds: a free slot of a slab, a slot of
 // a slab never used, a slot of a new slab, or a new mapping. fresh reports whether its
 // memory is new (a miss). When the buffer comes from a slab's free list, up to len(more)
 // further free slots of that slab are taken too, marked idle, for the caller to cache: n
 // says how many. The buffer's state is stateOut.
-func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n int, err error) {
-	sc := &p.classes[c]
+func (p *BufferPool) carve(ci, home int, more []entry) (e entry, fresh bool, n int, err error) {
+	sc := &p.classes[ci]
 	if sc.layout == layoutMapping {
-		r, err := p.newMapping(sc.size, c, stateOut)
+		r, err := p.newMapping(sc.size, ci, stateOut)
 		if err != nil {
 			return entry{}, false, 0, err
 		}
@@ -79,7 +79,7 @@ func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n in
 	}
 	// No slab has room: map a new one without the lock, which OnMap must not run under (it
 	// may call the pool back, a Get of this class included), and take its first slot.
-	r, err := p.newSlab(c, home)
+	r, err := p.newSlab(ci, home)
 	if err != nil {
 		return entry{}, false, 0, err
 	}
@@ -87,7 +87,7 @@ func (p *BufferPool) carve(c, home int, more []entry) (e entry, fresh bool, n in
 	sc.current[home] = r
 	r.carved, r.live = 1, 1
 	p.setCanary(r, 0)
-	*r.stateAt(0) = stateOut
+	setState(r.stateAt(0), stateOut)
 	sc.addPartial(r)
 	sc.slabMu.Unlock()
 	p.carved(sc, 0)
@@ -120,7 +120,7 @@ func (p *BufferPool) carveSlot(sc *sizeClass, home int, more []entry) (e entry, 
 			for n < len(more) && r.nfree > 0 {
 				r.nfree--
 				j := int(*r.freeSlot(r.nfree))
-				*r.stateAt(j) = stateIdle
+				setState(r.stateAt(j), stateIdle)
 				more[n] = r.entry(j)
 				n++
 			}
@@ -134,13 +134,13 @@ func (p *BufferPool) carveSlot(sc *sizeClass, home int, more []entry) (e entry, 
 			continue
 		}
 		if r.live == 0 {
-			p.emptyIdle.Add(-slabSize)
+			p.idle.releaseEmptySlab()
 		}
 		r.live += 1 + n
 		if r.nfree == 0 && r.carved == r.nslots {
 			sc.dropPartial(r)
 		}
-		*r.stateAt(idx) = stateOut
+		setState(r.stateAt(idx), stateOut)
 		return r.entry(idx), fresh, n, true
 	}
 	return entry{}, false, 0, false
@@ -155,16 +155,6 @@ func (p *BufferPool) relock(r *region) {
 		r.pinned = false
 		p.pinnedBytes.Add(-int64(cap(r.mem)))
 	}
-}
-
-// keepEmpty decides whether a slab that just became empty stays mapped: while the idle
-// budget has room for it, it does, and counts in emptyIdle.
-func (p *BufferPool) keepEmpty() bool {
-	if p.depotIdle.Load()+p.emptyIdle.Add(slabSize) > p.cfg.MaxIdleBytes-p.localReserved.Load() {
-		p.emptyIdle.Add(-slabSize)
-		return false
-	}
-	return true
 }
 
 // partialFor picks the slab to carve from for a P of shard home, or nil for a new one: among
@@ -228,19 +218,19 @@ func (p *BufferPool) releaseAll(es []entry) int64 {
 	var n int64
 	for len(es) > 0 {
 		r := lookup(es[0].addr)
-		if r.kind != kindSlab {
+		if !r.layout.isSlab() {
 			n += p.release(es[0], r)
 			es = es[1:]
 			continue
 		}
 		k := 1
 		for k < len(es) && k < maxBatch {
-			if q := lookup(es[k].addr); q.kind != kindSlab || q.class != r.class {
+			if q := lookup(es[k].addr); !q.layout.isSlab() || q.ci != r.ci {
 				break
 			}
 			k++
 		}
-		n += p.releaseSlots(es[:k], r.class)
+		n += p.releaseSlots(es[:k], r.ci)
 		es = es[k:]
 	}
 	return n
@@ -249,21 +239,21 @@ func (p *BufferPool) releaseAll(es []entry) int64 {
 // maxBatch bounds the slots released under one slab lock.
 const maxBatch = 64
 
-// releaseSlots is release for slab slots of class c, under one lock.
-func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
-	sc := &p.classes[c]
+// releaseSlots is release for slab slots of class ci, under one lock.
+func (p *BufferPool) releaseSlots(es []entry, ci int) int64 {
+	sc := &p.classes[ci]
 	var drop [maxBatch]*region
 	nd := 0
 	sc.slabMu.Lock()
 	for _, e := range es {
 		r := lookup(e.addr)
-		*e.state.state() = stateFree
+		setState(e.state.state(), stateFree)
 		*r.freeSlot(r.nfree) = uint16((e.addr - r.base) >> r.shift)
 		r.nfree++
 		r.live--
 		r.discarded = false
 		sc.addPartial(r)
-		if r.live == 0 && (p.closed.Load() || !p.keepEmpty()) {
+		if r.live == 0 && (p.closed.Load() || !p.idle.keepEmptySlab()) {
 			sc.dropPartial(r)
 			sc.forget(r)
 			drop[nd] = r
@@ -284,12 +274,58 @@ func (p *BufferPool) releaseSlots(es []entry, c int) int64 {
 // budget has room for it, and is unmapped otherwise and after Close), a single-buffer region
 // to the system.
 func (p *BufferPool) release(e entry, r *region) int64 {
-	if r.kind != kindSlab {
-		*e.state.state() = stateFree
-		if r.kind == kindMapping {
-			p.classes[r.class].live.Add(-1)
+	if !r.layout.isSlab() {
+		setState(e.state.state(), stateFree)
+		if r.layout == layoutMapping {
+			p.classes[r.ci].live.Add(-1)
 		}
 		return p.unmap(r)
 	}
-	return p.releaseSlots([]entry{e}, r.class)
+	return p.releaseSlots([]entry{e}, r.ci)
+}
+
+// newSlab maps and registers a slab for class ci, to be carved first by the Ps of shard home.
+// The caller holds the class's slabMu.
+func (p *BufferPool) newSlab(ci, home int) (*region, error) {
+	size := classSize(ci)
+	stride, shift := size, uint8(minClassShift+ci)
+	lay := p.classes[ci].layout
+	canary := lay == layoutCanarySlab
+	if canary {
+		stride, shift = 2*size, shift+1
+	}
+	hdr, n, colour, gapShift := slabLayout(stride, canary, int(p.nextID.Load())*7*cacheLine)
+	m, pinned, charged, err := p.mapRegion(slabSize, false, false)
+	if err != nil {
+		return nil, err
+	}
+	mem := m.Bytes()
+	start := addrOfSlice(mem)
+	base := start + addr(hdr)
+	pub := mem[:cap(mem):cap(mem)]
+	if canary {
+		pg := offheap.PageSize()
+		end := (hdr + pg + n*stride + pg - 1) &^ (pg - 1)
+		for _, g := range []int{hdr, end} {
+			if _, err := m.Guard(mem[g : g+pg : g+pg]); err != nil {
+				p.freeMapping(&region{m: m, mem: mem, mapped: charged}, false)
+				return nil, err
+			}
+		}
+		base += addr(pg)
+		pub = mem[hdr+pg : end : end] // the slots and canaries, between the guard pages
+	}
+	r := &region{
+		base: base, span: uintptr(n * stride), mask: uintptr(stride - 1),
+		states: start + addr(colour), ci: ci, layout: lay, shift: shift, stShift: shift - gapShift,
+		pinned: pinned, m: m, mem: mem, pub: pub, mapped: charged, size: size, owner: p.owner, fastPutOwner: noFastPut, home: home,
+		freeStack: start + addr(colour+statesBytes(n, gapShift)), nslots: n, partialIdx: -1,
+	}
+	if p.cachesPuts() {
+		r.fastPutOwner = p.owner
+	}
+	if err := p.register(r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }

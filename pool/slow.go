@@ -23,16 +23,16 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
-	c := max(classOf(size), p.minClass)
-	sc := &p.classes[c]
-	e, fresh, err := p.getClass(c)
+	ci := max(classOf(size), p.minClass)
+	sc := &p.classes[ci]
+	e, fresh, err := p.getClass(ci)
 	if err != nil {
 		raiseHookPanic(err)
 		return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 	}
 	b := e.addr.buffer(size, sc.size)
 	out := uint8(stateOut)
-	if p.sampleSlow(c) {
+	if p.sampleSlow(ci) {
 		out = stateTracked
 		rec, prof := p.tracks.record(e.addr, sc.size, 2) // getSlow, get
 		prof.Add(rec, 3)                                 // getSlow, get, Get: the caller of Get next
@@ -44,171 +44,26 @@ func (p *BufferPool) getSlow(size int, zero bool) ([]byte, error) {
 		p.debugMu.Lock()
 		err := r.m.Protect(b, offheap.ProtReadWrite)
 		if err == nil {
-			*e.state.state() = out
+			setState(e.state.state(), out)
 			r.debugOut = true
 		}
 		p.debugMu.Unlock()
 		if err != nil {
-			*e.state.state() = stateIdle
+			setState(e.state.state(), stateIdle)
 			if out == stateTracked {
 				p.tracks.forget(e.addr)
 			}
-			p.countPutUnpinned(c)
+			p.countPutUnpinned(ci)
 			p.release(e, lookup(e.addr))
 			return nil, opError(fmt.Sprintf("Get(%d)", size), err)
 		}
 	} else {
-		*e.state.state() = out
+		setState(e.state.state(), out)
 	}
 	if zero && !fresh {
 		clear(b)
 	}
 	return b, nil
-}
-
-// getClass takes a buffer of class c for getSlow and counts the Get. fresh tells memory
-// never used before (a miss) from memory used before (a hit).
-func (p *BufferPool) getClass(c int) (e entry, fresh bool, err error) {
-	sc := &p.classes[c]
-	for {
-		pc, l, home := p.pinCache(c)
-		if pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag {
-			// No magazines here (or another Get or Put on this P is exchanging one): one
-			// buffer from the depot or the slabs.
-			unpin(l)
-			return p.getOne(c, home)
-		}
-		if e, ok := pc.pop(); ok { // refilled since the fast path looked
-			p.countGet(pc, l, c, true)
-			unpin(l)
-			return e, false, nil
-		}
-		if pc.state == pcNew {
-			unpin(l)
-			p.makeMagazines(c)
-			continue
-		}
-		// Both magazines are empty: exchange the previous one for a full one from the
-		// depot, pinned where that can be done without waiting (swapInFull), else unpinned,
-		// filling it from the slabs if the depot has nothing. The P keeps its loaded (empty)
-		// magazine meanwhile; outMag marks the slot taken.
-		if m := p.swapInFull(pc, c, home); m.n > 0 {
-			m.n--
-			e = m.items[m.n]
-			bump(&pc.hits, 1)
-			unpin(l)
-			return e, false, nil
-		}
-		m := pc.prev
-		pc.prev = outMag
-		unpin(l)
-		if full := p.takeFull(c, m, home); full != nil {
-			return p.putBack(c, full, true, true), false, nil
-		}
-		// Fill m from the slabs: one buffer for this Get, and as many more free slots of
-		// the same slab as m holds, for the next Gets.
-		e, fresh, m.n, err = p.carve(c, home, m.items[:len(m.items)-1])
-		if err != nil {
-			p.putBack(c, m, false, false)
-			return entry{}, false, err
-		}
-		m.items[m.n] = e
-		m.n++
-		return p.putBack(c, m, true, !fresh), fresh, nil
-	}
-}
-
-// getOne takes one buffer of class c for a P without magazines of the class: from the
-// depot, else from the slabs. It counts the Get.
-func (p *BufferPool) getOne(c, home int) (entry, bool, error) {
-	if e, ok := p.takeOne(c, home); ok {
-		p.countGetUnpinned(c, true)
-		return e, false, nil
-	}
-	e, fresh, _, err := p.carve(c, home, nil)
-	if err == nil {
-		p.countGetUnpinned(c, !fresh)
-	}
-	return e, fresh, err
-}
-
-// putBack returns a magazine that a slow path took out to the slot outMag marks in the
-// current P's cache: as the loaded magazine, the loaded one becoming the previous. With get
-// set it first pops the Get's buffer from the magazine and counts the Get (a hit when hit is
-// set), in the same pinned section. Where no slot is marked (the goroutine moved to another P, or Trim emptied the caches
-// meanwhile) the magazine goes to the depot instead.
-func (p *BufferPool) putBack(c int, m *magazine, get, hit bool) (e entry) {
-	pc, l, home := p.pinCache(c)
-	if get {
-		m.n--
-		e = m.items[m.n]
-		p.countGet(pc, l, c, hit)
-	}
-	if pc != nil && pc.prev == outMag {
-		pc.prev, pc.loaded = pc.loaded, m
-		unpin(l)
-		return e
-	}
-	unpin(l)
-	if m.n == 0 {
-		p.giveEmpty(c, m, home)
-		return e
-	}
-	p.giveEmpty(c, p.giveFull(c, m, home), home)
-	return e
-}
-
-// makeMagazines gives the current P a pair of magazines for class c (and opens its priv),
-// out of the P caches' share of MaxIdleBytes; where that share is spent, the P holds no magazines of the class
-// and its Gets and Puts of it go to the depot.
-func (p *BufferPool) makeMagazines(c int) {
-	sc := &p.classes[c]
-	cost := sc.cacheCost()
-	ok := p.reserveLocal(cost)
-	var a, b *magazine
-	if ok {
-		a, b = newMagazine(sc), newMagazine(sc)
-	}
-	pc, l, _ := p.pinCache(c)
-	switch {
-	case pc == nil || pc.state != pcNew: // the caches went off, or another goroutine was first
-		unpin(l)
-		if ok {
-			p.localReserved.Add(-cost)
-		}
-	case ok:
-		pc.loaded, pc.prev, pc.state = a, b, pcReady
-		pc.track = p.tracks.next()
-		// priv stays shut where Puts do work (Secure and Debug pools) and for classes below
-		// MinBufferSize, which the P's two magazines alone hold (at most 2*LocalCacheSize).
-		if p.cachesPuts() && sc.keep {
-			pc.priv = entry{}
-		}
-		unpin(l)
-	default:
-		pc.state = pcOff
-		pc.track = p.tracks.next()
-		unpin(l)
-	}
-}
-
-// reserveLocal reserves n bytes of MaxIdleBytes for a pair of magazines: within the P
-// caches' share, and within what the depots and the empty slabs leave of the bound, so that
-// magazines, depots and kept slabs together never pass it.
-func (p *BufferPool) reserveLocal(n int64) bool {
-	r := p.localReserved.Add(n)
-	if r > p.localBudget || p.depotIdle.Load()+p.emptyIdle.Load() > p.cfg.MaxIdleBytes-r {
-		p.localReserved.Add(-n)
-		return false
-	}
-	return true
-}
-
-// countGetUnpinned counts a Get of class c from a path that is not pinned.
-func (p *BufferPool) countGetUnpinned(c int, hit bool) {
-	pc, l, _ := p.pinCache(c)
-	p.countGet(pc, l, c, hit)
-	unpin(l)
 }
 
 // getOther serves the sizes that have no pooled class: 0, negative, and above MaxBufferSize.
@@ -285,12 +140,12 @@ func (p *BufferPool) putSlow(a addr) error {
 		}
 		if isOut(s) {
 			p.seal(e, r)
-			*st = stateIdle
+			setState(st, stateIdle)
 			r.debugOut = false
 		}
 		p.debugMu.Unlock()
 	} else if s = *st; isOut(s) {
-		*st = stateIdle
+		setState(st, stateIdle)
 	}
 	if !isOut(s) {
 		return p.refuseState(s)
@@ -304,141 +159,18 @@ func (p *BufferPool) putSlow(a addr) error {
 			return err
 		}
 	}
-	if r.kind == kindOversize {
+	if r.layout == layoutOversize {
 		p.oversizePuts.Add(1)
 		p.oversizeOut.Add(-int64(r.size))
 		p.release(e, r)
 		return nil
 	}
-	c := r.class
+	ci := r.ci
 	if p.closed.Load() {
-		p.countPutUnpinned(c)
+		p.countPutUnpinned(ci)
 		p.release(e, r)
 		return nil
 	}
-	p.putClass(c, e)
+	p.putClass(ci, e)
 	return nil
-}
-
-// putClass keeps an idle buffer of class c: on the P's magazines, else in the depot, else
-// (beyond the idle bounds) it releases the buffer's memory. It counts the Put.
-func (p *BufferPool) putClass(c int, e entry) {
-	sc := &p.classes[c]
-	for {
-		pc, l, home := p.pinCache(c)
-		if pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag {
-			p.countPut(pc, c)
-			unpin(l)
-			p.giveOne(c, e, home)
-			return
-		}
-		if pc.push(e) {
-			p.countPut(pc, c)
-			unpin(l)
-			return
-		}
-		if pc.state == pcNew {
-			unpin(l)
-			p.makeMagazines(c)
-			continue
-		}
-		// Both magazines are full: the previous one goes to the depot, and an empty one
-		// comes back for this buffer, pinned where that can be done without waiting
-		// (swapInEmpty), else unpinned.
-		if m := p.swapInEmpty(pc, c, home); m.n < len(m.items) {
-			m.items[m.n] = e
-			m.n++
-			bump(&pc.puts, 1)
-			unpin(l)
-			return
-		}
-		m := pc.prev
-		pc.prev = outMag
-		p.countPut(pc, c)
-		unpin(l)
-		m = p.giveFull(c, m, home)
-		m.items[m.n] = e
-		m.n++
-		p.putBack(c, m, false, false)
-		return
-	}
-}
-
-// inUseBytes is Stats().InUseBytes without the rest of Stats.
-func (p *BufferPool) inUseBytes() int64 {
-	var n int64
-	for c := range p.classes {
-		n += p.inUse(c) * int64(p.classes[c].size)
-	}
-	return n + p.oversizeOut.Load()
-}
-
-// swapInFull makes the P's loaded magazine of class c one with a buffer in it, if that can
-// be done inside the caller's pinned section: by swapping in the previous magazine, or by
-// exchanging the previous (empty) one for a full one of the depot's home shard when its lock
-// is free and its lists have room (so nothing waits or allocates). It returns the loaded
-// magazine, empty if neither worked.
-func (p *BufferPool) swapInFull(pc *pcache, c, home int) *magazine {
-	if pc.prev.n > 0 {
-		pc.loaded, pc.prev = pc.prev, pc.loaded
-		return pc.loaded
-	}
-	if pc.state != pcReady || pc.prev == outMag {
-		return pc.loaded
-	}
-	sc := &p.classes[c&(classSlots-1)]
-	d := sc.tryLockHome(home)
-	if d == nil {
-		return pc.loaded
-	}
-	if len(d.full) == 0 || len(d.empty) == cap(d.empty) {
-		d.mu.unlock()
-		return pc.loaded
-	}
-	full := popMagazine(&d.full)
-	d.empty = append(d.empty, pc.prev) // within its capacity
-	d.mu.unlock()
-	p.depotIdle.Add(-int64(full.n * sc.size))
-	pc.prev, pc.loaded = pc.loaded, full
-	return full
-}
-
-// swapInEmpty makes the P's loaded magazine of class c one with room, if that can be done
-// inside the caller's pinned section: by swapping in the previous magazine, or by exchanging
-// the previous (full) one for an empty one of the depot's home shard when its lock is free,
-// its lists have room and the idle bound admits the full one. It returns the loaded
-// magazine, full if neither worked.
-func (p *BufferPool) swapInEmpty(pc *pcache, c, home int) *magazine {
-	if q := pc.prev; q.n == 0 && len(q.items) != 0 {
-		pc.loaded, pc.prev = q, pc.loaded
-		return q
-	}
-	sc := &p.classes[c&(classSlots-1)]
-	if pc.state != pcReady || pc.prev == outMag || !sc.keep {
-		return pc.loaded
-	}
-	d := sc.tryLockHome(home)
-	if d == nil {
-		return pc.loaded
-	}
-	if len(d.empty) == 0 || len(d.full) == cap(d.full) || !p.admit(int64(pc.prev.n*sc.size)) {
-		d.mu.unlock()
-		return pc.loaded
-	}
-	empty := popMagazine(&d.empty)
-	d.full = append(d.full, pc.prev) // within its capacity
-	d.mu.unlock()
-	pc.prev, pc.loaded = pc.loaded, empty
-	return empty
-}
-
-// makeRoom gives back, for a Get that MaxMappedBytes stopped, what Trim would, whole regions
-// only (no page is discarded); it returns the bytes unmapped.
-func (p *BufferPool) makeRoom() int64 {
-	p.beginDrain()
-	defer p.endDrain()
-	if p.closed.Load() {
-		return 0
-	}
-	return p.releaseWhileOpen(false)
 }

@@ -9,56 +9,63 @@ import (
 // Stats is a snapshot of a pool's counters. Under concurrent use its fields are read one after
 // another, not at one instant, so they may disagree by the operations in flight.
 type Stats struct {
-	Gets, Puts   uint64 // successful Gets and accepted Puts
-	Hits, Misses uint64 // Gets served by memory the pool had used before / by fresh memory
-	Rejected     uint64 // Puts refused: NotOwned + DoublePuts + ClosedPuts
-	NotOwned     uint64 // Puts refused with ErrNotOwned while the pool was open
-	DoublePuts   uint64 // Puts refused with ErrDoublePut while the pool was open
-	ClosedPuts   uint64 // Puts refused after Close (the error wraps ErrClosed too)
+	Gets       uint64 `json:"gets"`        // successful Gets
+	Puts       uint64 `json:"puts"`        // accepted Puts
+	Hits       uint64 `json:"hits"`        // Gets served by memory the pool had used before
+	Misses     uint64 `json:"misses"`      // Gets served by fresh memory
+	Rejected   uint64 `json:"rejected"`    // Puts refused: NotOwned + DoublePuts + ClosedPuts
+	NotOwned   uint64 `json:"not_owned"`   // Puts refused with ErrNotOwned while the pool was open
+	DoublePuts uint64 `json:"double_puts"` // Puts refused with ErrDoublePut while the pool was open
+	ClosedPuts uint64 `json:"closed_puts"` // Puts refused after Close (the error wraps ErrClosed too)
 	// Retains counts references added by Retain; RefPuts the Puts that only dropped one of
 	// them (the buffer stayed out). RefPuts are not in Puts: InUse stays Gets - Puts.
-	Retains, RefPuts uint64
+	Retains uint64 `json:"retains"`
+	RefPuts uint64 `json:"ref_puts"`
 	// CanaryFailures counts Puts of Secure buffers whose canary was overwritten (ErrCanary);
 	// they count as Puts too, since the buffer is taken back.
-	CanaryFailures uint64
-	InUse          int64 // buffers out now
-	InUseBytes     int64 // their bytes (whole size classes)
+	CanaryFailures uint64 `json:"canary_failures"`
+	InUse          int64  `json:"in_use"`       // buffers out now
+	InUseBytes     int64  `json:"in_use_bytes"` // their bytes (whole size classes)
 	// PeakInUseBytes is the highest InUseBytes the pool has seen, sampled where a Get or Put
 	// leaves the per-P caches and at every Stats call: it can miss a peak by at most what the
 	// P caches hold.
-	PeakInUseBytes int64
-	Idle           int64  // buffers held idle for reuse
-	IdleBytes      int64  // their bytes
-	MappedBytes    int64  // bytes mapped now: slabs and single-buffer mappings
-	PinnedBytes    int64  // bytes of those mappings locked into RAM
-	PinFailures    uint64 // mappings that Config.Pinned could not lock
-	Maps, Unmaps   uint64 // mappings made and given back
-	Trims          uint64 // calls of Trim
+	PeakInUseBytes int64  `json:"peak_in_use_bytes"`
+	Idle           int64  `json:"idle"`         // buffers held idle for reuse
+	IdleBytes      int64  `json:"idle_bytes"`   // their bytes
+	MappedBytes    int64  `json:"mapped_bytes"` // bytes mapped now: slabs and single-buffer mappings
+	PinnedBytes    int64  `json:"pinned_bytes"` // bytes of those mappings locked into RAM
+	PinFailures    uint64 `json:"pin_failures"` // mappings that Config.Pinned could not lock
+	Maps           uint64 `json:"maps"`         // mappings made
+	Unmaps         uint64 `json:"unmaps"`       // mappings given back
+	Trims          uint64 `json:"trims"`        // calls of Trim
 	// UnmapFailures counts unmaps the kernel refused (ENOMEM at vm.max_map_count). Such a
 	// mapping stays in MappedBytes and is tried again by the next Trim and by Close.
-	UnmapFailures uint64
+	UnmapFailures uint64 `json:"unmap_failures"`
 	// UnreleasedBytes is what the last Trim could not give back: free slots of pinned slabs
 	// the kernel refused to unlock or discard.
-	UnreleasedBytes int64
+	UnreleasedBytes int64 `json:"unreleased_bytes"`
 	// HookPanics counts panics of Config.OnMap and Config.OnUnmap. Each reached the caller
 	// of the method that ran the hook, after the pool had put itself in order (see OnMap).
-	HookPanics uint64
+	HookPanics uint64 `json:"hook_panics"`
 	// LeakedBuffers counts pool.Buffers that became unreachable without Release: their
 	// storage stays out of the pool for good (see Leak).
-	LeakedBuffers uint64
+	LeakedBuffers uint64 `json:"leaked_buffers"`
 	// TrackedBuffers is how many buffers out now were tracked (Config.TrackRate; Tracked
 	// lists them).
-	TrackedBuffers int64
-	Classes        []ClassStats
+	TrackedBuffers int64        `json:"tracked_buffers"`
+	Classes        []ClassStats `json:"classes"`
 }
 
 // ClassStats are the counters of one size class, in Stats.Classes; classes never used are
 // left out. Buffers above MaxBufferSize have no class; they count in the totals only.
 type ClassStats struct {
-	Size         int // bytes of a buffer of this class
-	Gets, Puts   uint64
-	Hits, Misses uint64
-	InUse, Idle  int64
+	Size   int    `json:"size"` // bytes of a buffer of this class
+	Gets   uint64 `json:"gets"`
+	Puts   uint64 `json:"puts"`
+	Hits   uint64 `json:"hits"`
+	Misses uint64 `json:"misses"`
+	InUse  int64  `json:"in_use"`
+	Idle   int64  `json:"idle"`
 }
 
 // HitRate is the share of Gets served by an idle buffer, 0 when there were none.
@@ -109,7 +116,7 @@ func (p *BufferPool) Stats() Stats {
 		ClosedPuts:      p.closedPuts.Load(),
 		Retains:         p.refs.retains.Load(),
 		RefPuts:         p.refs.refPuts.Load(),
-		CanaryFailures:  p.canaries.Load(),
+		CanaryFailures:  p.canaryFailures.Load(),
 		MappedBytes:     p.mapped.Load(),
 		PinnedBytes:     p.pinnedBytes.Load(),
 		PinFailures:     p.pinFailures.Load(),
@@ -122,8 +129,8 @@ func (p *BufferPool) Stats() Stats {
 		LeakedBuffers:   p.leakedBuffers.Load(),
 		TrackedBuffers:  int64(p.tracks.count()),
 	}
-	for c := range p.classes {
-		cs := p.classStats(c)
+	for ci := range p.classes {
+		cs := p.classStats(ci)
 		s.Gets += cs.Gets
 		s.Puts += cs.Puts
 		s.Hits += cs.Hits
@@ -147,42 +154,42 @@ func (p *BufferPool) Stats() Stats {
 	return s
 }
 
-// classStats adds up the counters of class c over every P.
-func (p *BufferPool) classStats(c int) ClassStats {
-	cs := ClassStats{Size: p.classes[c].size}
-	cs.Hits = p.extra.hits[c].Load()
-	cs.Misses = p.extra.misses[c].Load()
-	cs.Puts = p.extra.puts[c].Load()
+// classStats adds up the counters of class ci over every P.
+func (p *BufferPool) classStats(ci int) ClassStats {
+	cs := ClassStats{Size: p.classes[ci].size}
+	cs.Hits = p.uncached.hits[ci].Load()
+	cs.Misses = p.uncached.misses[ci].Load()
+	cs.Puts = p.uncached.puts[ci].Load()
 	for _, l := range p.allLocals.Load().l {
-		pc := &l.c[c]
+		pc := &l.c[ci]
 		cs.Hits += atomic.LoadUint64(&pc.hits)
-		cs.Misses += atomic.LoadUint64(&l.misses[c])
+		cs.Misses += atomic.LoadUint64(&l.misses[ci])
 		cs.Puts += atomic.LoadUint64(&pc.puts)
 	}
 	cs.Gets = cs.Hits + cs.Misses
 	cs.InUse = int64(cs.Gets) - int64(cs.Puts)
 	// Every buffer that exists is out or idle, so the idle ones need no look into any P's
 	// cache. Under concurrent use the two counts are read at different moments.
-	cs.Idle = max(p.classes[c].live.Load()-cs.InUse, 0)
+	cs.Idle = max(p.classes[ci].live.Load()-cs.InUse, 0)
 	return cs
 }
 
-// inUse returns the buffers of class c that are out now.
-func (p *BufferPool) inUse(c int) int64 {
+// inUse returns the buffers of class ci that are out now.
+func (p *BufferPool) inUse(ci int) int64 {
 	var n int64
 	for _, l := range p.allLocals.Load().l {
-		pc := &l.c[c]
-		n += int64(atomic.LoadUint64(&pc.hits) + atomic.LoadUint64(&l.misses[c]) - atomic.LoadUint64(&pc.puts))
+		pc := &l.c[ci]
+		n += int64(atomic.LoadUint64(&pc.hits) + atomic.LoadUint64(&l.misses[ci]) - atomic.LoadUint64(&pc.puts))
 	}
-	return n + int64(p.extra.hits[c].Load()+p.extra.misses[c].Load()-p.extra.puts[c].Load())
+	return n + int64(p.uncached.hits[ci].Load()+p.uncached.misses[ci].Load()-p.uncached.puts[ci].Load())
 }
 
 // Len returns the number of idle buffers the pool holds.
 func (p *BufferPool) Len() int {
 	p.ensure()
 	var n int64
-	for c := range p.classes {
-		n += max(p.classes[c].live.Load()-p.inUse(c), 0)
+	for ci := range p.classes {
+		n += max(p.classes[ci].live.Load()-p.inUse(ci), 0)
 	}
 	return int(n)
 }
@@ -195,4 +202,13 @@ func (p *BufferPool) notePeak(n int64) int64 {
 			return max(old, n)
 		}
 	}
+}
+
+// inUseBytes is Stats().InUseBytes without the rest of Stats.
+func (p *BufferPool) inUseBytes() int64 {
+	var n int64
+	for ci := range p.classes {
+		n += p.inUse(ci) * int64(p.classes[ci].size)
+	}
+	return n + p.oversizeOut.Load()
 }

@@ -247,14 +247,14 @@ func (p *BufferPool) Tracked() []TrackedBuffer {
 	return p.tracks.list()
 }
 
-// sampleSlow counts down a Get that a slow path serves (class c, or -1 for a size with no
+// sampleSlow counts down a Get that a slow path serves (class ci, or -1 for a size with no
 // class) and reports whether to track it.
-func (p *BufferPool) sampleSlow(c int) bool {
+func (p *BufferPool) sampleSlow(ci int) bool {
 	if p.tracks.rate == 0 {
 		return false
 	}
-	if c >= 0 {
-		pc, l, _ := p.pinCache(c)
+	if ci >= 0 {
+		pc, l, _ := p.pinCache(ci)
 		if pc != nil && pc.state != pcNew {
 			// The fast path counted this Get already if it sent it here at zero.
 			hit := pc.track <= 1

@@ -1,0 +1,117 @@
+package pool
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newTestPcache(mag int) *pcache {
+	sc := &sizeClass{mag: mag, size: 64}
+	pc := &pcache{}
+	pc.loaded, pc.prev, pc.state, pc.priv = newMagazine(sc), newMagazine(sc), pcReady, entry{}
+	return pc
+}
+
+// push fills the loaded magazine, then swaps in an empty previous one; pop empties the loaded
+// one, then swaps in a full previous one.
+func TestPcachePushPopSwap(t *testing.T) {
+	pc := newTestPcache(2)
+	a, b := pc.loaded, pc.prev
+	for i := range 4 {
+		require.True(t, pc.push(entry{addr(64 * (i + 1)), 1}), "push %d", i)
+	}
+	assert.Same(t, b, pc.loaded, "the full loaded magazine swapped for the empty previous one")
+	assert.Same(t, a, pc.prev)
+	assert.False(t, pc.push(entry{1024, 1}), "both full")
+	for i := 4; i > 0; i-- {
+		e, ok := pc.pop()
+		require.True(t, ok)
+		assert.Equal(t, addr(64*i), e.addr, "the P's stack: last in, first out")
+	}
+	_, ok := pc.pop()
+	assert.False(t, ok, "both empty")
+}
+
+// The outMag protocol: a slow path takes prev out, the pcache is bypassed meanwhile, and
+// the magazine comes back as loaded only while prev is still outMag.
+func TestPcacheTakeOutRestore(t *testing.T) {
+	sc := &sizeClass{mag: 2, size: 64}
+	pc := newTestPcache(2)
+	assert.False(t, pc.bypassed(sc))
+	loaded := pc.loaded
+	m := pc.takeOutPrev()
+	assert.Same(t, outMag, pc.prev)
+	assert.True(t, pc.bypassed(sc), "another slow path on this P goes to the depot")
+	assert.True(t, pc.restorePrev(m))
+	assert.Same(t, m, pc.loaded)
+	assert.Same(t, loaded, pc.prev)
+	assert.False(t, pc.restorePrev(m), "nothing taken out: the caller gives it to the depot")
+
+	var nilPC *pcache
+	assert.True(t, nilPC.bypassed(sc), "no P cache in use")
+	assert.False(t, nilPC.restorePrev(m))
+	assert.True(t, pc.bypassed(&sizeClass{}), "a class without magazines")
+	pc.state = pcOff
+	assert.True(t, pc.bypassed(sc), "refused magazines")
+}
+
+// reset drains a pcache and makes it pcNew, reporting whether it held a reserved pair.
+func TestPcacheReset(t *testing.T) {
+	pc := newTestPcache(2)
+	pc.push(entry{64, 1})
+	pc.push(entry{128, 1})
+	pc.push(entry{192, 1})
+	pc.priv = entry{256, 1}
+	out, held := pc.reset(nil)
+	assert.True(t, held)
+	assert.ElementsMatch(t, []entry{{64, 1}, {128, 1}, {192, 1}, {256, 1}}, out)
+	assert.Equal(t, uint8(pcNew), pc.state)
+	assert.Same(t, noMag, pc.loaded)
+	assert.Same(t, noMag, pc.prev)
+	assert.Equal(t, privClosed, pc.priv)
+
+	pc = newTestPcache(2)
+	pc.takeOutPrev()
+	pc.state = pcOff
+	_, held = pc.reset(nil)
+	assert.False(t, held, "a pcOff cache reserved nothing")
+	assert.Same(t, noMag, pc.prev, "a magazine taken out finds no slot when it comes back")
+}
+
+// The swaps exchange a magazine with the home shard of the depot inside a pinned section,
+// and keep the budget's count of the depot's bytes.
+func TestPcacheSwapsWithTheDepot(t *testing.T) {
+	p := newPool(t, Config{NumShards: 1, LocalCacheSize: 2})
+	ci := classOf(4096)
+	d := p.depotOf(ci)
+	sc := &p.classes[ci]
+	pc := &pcache{}
+	pc.loaded, pc.prev, pc.state = newMagazine(sc), newMagazine(sc), pcReady
+	full := newMagazine(sc)
+	full.push(entry{1 << 30, 1})
+	full.push(entry{1<<30 + 4096, 1})
+	require.True(t, p.idle.admitDepot(d.bytes(2)))
+	d.shards[0].full = append(make([]*magazine, 0, 4), full)
+	d.shards[0].empty = make([]*magazine, 0, 4)
+
+	empty := pc.prev
+	got := pc.swapInFull(p, ci, 0)
+	assert.Same(t, full, got)
+	assert.Same(t, full, pc.loaded)
+	assert.Equal(t, []*magazine{empty}, d.shards[0].empty, "the empty previous magazine went to the depot")
+	assert.Zero(t, p.idle.depot.Load(), "the budget no longer counts the bytes taken")
+
+	// Now both magazines must be full for swapInEmpty to give one to the depot.
+	pc.prev = pc.loaded
+	pc.loaded = newMagazine(sc)
+	pc.loaded.push(entry{1<<30 + 8192, 1})
+	pc.loaded.push(entry{1<<30 + 12288, 1})
+	got = pc.swapInEmpty(p, ci, 0)
+	assert.Same(t, empty, got, "the depot's empty magazine")
+	assert.Equal(t, []*magazine{full}, d.shards[0].full)
+	assert.Equal(t, d.bytes(2), p.idle.depot.Load(), "the budget admitted the full magazine")
+	d.shards[0].full = d.shards[0].full[:0]
+	p.idle.releaseDepot(d.bytes(2))
+}
