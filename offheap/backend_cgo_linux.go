@@ -56,10 +56,6 @@ func (cgoBackend) advise(addr, length uintptr, advice int) error {
 	return cErr(C.zp_advise(ptr(addr), C.size_t(length), C.int(advice)))
 }
 
-func (cgoBackend) wipe(addr, length uintptr) {
-	C.zp_wipe(ptr(addr), C.size_t(length))
-}
-
 func cErr(rc C.int) error {
 	if rc == 0 {
 		return nil

@@ -25,7 +25,7 @@ const envLib = "ZEROPOOL_LIB"
 const libName = "libzeropool.so"
 
 // abiVersion is the ZP_ABI_VERSION of csrc/zeropool.h this package was written against.
-const abiVersion = 2
+const abiVersion = 3
 
 // modulePath identifies this module's go.mod when looking for build/ above the working
 // directory, so that a go.mod of some other module (or none) stops nothing and loads nothing.
@@ -48,7 +48,7 @@ type puregoBackend struct {
 	path string // where the library was loaded from
 
 	// Addresses of the C functions.
-	zpMap, zpUnmap, zpLock, zpUnlock, zpProtect, zpAdvise, zpWipe uintptr
+	zpMap, zpUnmap, zpLock, zpUnlock, zpProtect, zpAdvise uintptr
 }
 
 func openPurego() (backend, error) {
@@ -182,7 +182,6 @@ func bindLib(h uintptr) (*puregoBackend, error) {
 	}{
 		{"zp_map", &b.zpMap}, {"zp_unmap", &b.zpUnmap}, {"zp_lock", &b.zpLock},
 		{"zp_unlock", &b.zpUnlock}, {"zp_protect", &b.zpProtect}, {"zp_advise", &b.zpAdvise},
-		{"zp_wipe", &b.zpWipe},
 	} {
 		if *f.fn, err = sym(f.name); err != nil {
 			return nil, err
@@ -216,10 +215,6 @@ func (b *puregoBackend) protect(addr, length uintptr, prot int) error {
 
 func (b *puregoBackend) advise(addr, length uintptr, advice int) error {
 	return call(b.zpAdvise, 3, addr, length, uintptr(advice))
-}
-
-func (b *puregoBackend) wipe(addr, length uintptr) {
-	_ = call(b.zpWipe, 2, addr, length, 0)
 }
 
 // argvPool holds argument lists for call. purego.SyscallN is variadic and marks its arguments
