@@ -189,9 +189,9 @@ func testSameAsSyscall(t *testing.T, be string) {
 		gi.Backend, wi.Backend = "", ""
 		assert.Equal(t, wi, gi, "%s: Stat", name)
 
-		gm, err := find(got, true)
+		gm, err := find(got)
 		require.NoError(t, err)
-		wm, err := find(want, true)
+		wm, err := find(want)
 		require.NoError(t, err)
 		assert.Equal(t, wm.addr-wm.base, gm.addr-gm.base, "%s: lower guard", name)
 		assert.Equal(t, wm.total-wm.size, gm.total-gm.size, "%s: guards in total", name)
