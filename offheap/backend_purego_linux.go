@@ -24,9 +24,6 @@ const envLib = "ZEROPOOL_LIB"
 // libName is the file `make lib` builds into build/.
 const libName = "libzeropool.so"
 
-// abiVersion is the ZP_ABI_VERSION of csrc/zeropool.h this package was written against.
-const abiVersion = 3
-
 // modulePath identifies this module's go.mod when looking for build/ above the working
 // directory, so that a go.mod of some other module (or none) stops nothing and loads nothing.
 const modulePath = "github.com/zeropool-go/zeropool"
