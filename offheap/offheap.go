@@ -152,6 +152,12 @@ func unmapLocked(m *mapping) error {
 	return nil
 }
 
+// The kinds of guard, as Info.Guard and Guard name them.
+const (
+	guardMadvise  = "madvise"  // MADV_GUARD_INSTALL markers: no page of their own, no VMA split
+	guardMprotect = "mprotect" // PROT_NONE pages
+)
+
 // Info describes a live mapping, as Stat reports it.
 type Info struct {
 	Size int // usable bytes (whole pages)
@@ -184,9 +190,9 @@ func (m *mapping) info() Info {
 		in.LockErr = lockError(m.spec.lockErr)
 	}
 	if m.spec.flags&specGuard != 0 {
-		in.Guard = "mprotect"
+		in.Guard = guardMprotect
 		if m.spec.result&resultGuardMadvise != 0 {
-			in.Guard = "madvise"
+			in.Guard = guardMadvise
 		}
 	}
 	return in
