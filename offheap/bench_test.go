@@ -129,3 +129,44 @@ func BenchmarkAllocFreeSecure(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAllocFreeLive measures Alloc then Free of 4 KiB, and Stat and Protect of a
+// mapping, with n other mappings live: what the bookkeeping of live mappings adds as they
+// grow in number.
+func BenchmarkAllocFreeLive(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		held := make([][]byte, n)
+		for i := range held {
+			buf, err := Alloc(PageSize()*(1+i%4), WithBackend("syscall"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			held[i] = buf
+		}
+		b.Run("allocfree/n="+strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				buf, err := Alloc(4<<10, WithBackend("syscall"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := Free(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("stat/n="+strconv.Itoa(n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := Stat(held[i%n]); err != nil {
+					b.Fatal(err)
+				}
+				i += 7919
+			}
+		})
+		for _, buf := range held {
+			if err := Free(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
