@@ -375,13 +375,3 @@ int zp_advise(void *addr, size_t len, int advice)
 {
 	return do_advise(addr, len, advice);
 }
-
-int zp_wipe(void *addr, size_t len)
-{
-	if (len == 0)
-		return 0;
-	if (addr == NULL)
-		return -EINVAL;
-	explicit_bzero(addr, len);
-	return 0;
-}

@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature, the struct layout or a flag value changes. */
-#define ZP_ABI_VERSION 2
+#define ZP_ABI_VERSION 3
 
 /* Bits of zp_map_spec.flags; equal to the spec* constants of offheap/spec.go. */
 #define ZP_NODUMP           (1u << 0) /* MADV_DONTDUMP */
@@ -103,9 +103,6 @@ int zp_protect(void *addr, size_t len, int prot);
 
 /* madvise(addr, len, advice). */
 int zp_advise(void *addr, size_t len, int advice);
-
-/* Zeroes len bytes at addr with stores the compiler cannot remove (explicit_bzero). */
-int zp_wipe(void *addr, size_t len);
 
 #ifdef __cplusplus
 }

@@ -611,17 +611,6 @@ static void test_advise(void)
 	CHECK_RC(zp_unmap(p, s.size), 0);
 }
 
-static void test_wipe(void)
-{
-	unsigned char buf[100];
-	memset(buf, 0xff, sizeof buf);
-	CHECK_RC(zp_wipe(buf + 10, 80), 0);
-	CHECK(buf[9] == 0xff && buf[90] == 0xff, "(wiped outside the range)");
-	CHECK(all_zero((uint64_t)(uintptr_t)(buf + 10), 80));
-	CHECK_RC(zp_wipe(NULL, 0), 0);
-	CHECK_RC(zp_wipe(NULL, 1), -EINVAL);
-}
-
 static void test_unmap_lock_bad_arguments(void)
 {
 	struct zp_map_spec s = spec(pg, pg, 0);
@@ -657,7 +646,6 @@ int main(void)
 		{"guard_pages", test_guard_pages},
 		{"protect", test_protect},
 		{"advise", test_advise},
-		{"wipe", test_wipe},
 		{"unmap_lock_bad_arguments", test_unmap_lock_bad_arguments},
 	};
 	int passed = 0, failed = 0;

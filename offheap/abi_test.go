@@ -1,9 +1,16 @@
 package offheap
 
 import (
+	"go/ast"
+	"go/constant"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"math/bits"
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -81,34 +88,83 @@ func headerDefines(t *testing.T) map[string]uint64 {
 	return defs
 }
 
+// specConstants type-checks spec.go on its own (it imports nothing) and returns its constants
+// whose comment names a C counterpart ("// ZP_NAME..."): C name -> Go name and value.
+func specConstants(t *testing.T) map[string]struct {
+	goName string
+	value  uint64
+} {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "spec.go", nil, parser.ParseComments)
+	require.NoError(t, err)
+	info := &types.Info{Defs: map[*ast.Ident]types.Object{}}
+	_, err = (&types.Config{}).Check("offheap", fset, []*ast.File{f}, info)
+	require.NoError(t, err)
+	cName := regexp.MustCompile(`^//\s*(ZP_\w+)`)
+	out := map[string]struct {
+		goName string
+		value  uint64
+	}{}
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if vs.Comment == nil {
+				continue
+			}
+			m := cName.FindStringSubmatch(vs.Comment.List[0].Text)
+			if m == nil {
+				continue
+			}
+			require.Len(t, vs.Names, 1, "one constant per C name")
+			c := info.Defs[vs.Names[0]].(*types.Const)
+			v, ok := constant.Uint64Val(c.Val())
+			require.True(t, ok, "%s is a non-negative integer", c.Name())
+			_, dup := out[m[1]]
+			require.False(t, dup, "%s is named by two constants", m[1])
+			out[m[1]] = struct {
+				goName string
+				value  uint64
+			}{c.Name(), v}
+		}
+	}
+	return out
+}
+
+// TestFlagsMatchHeader: every #define ZP_* of the header is a constant of spec.go (named in
+// its comment) of the same value, and every constant that names one has it. A flag, a result
+// bit or the ABI version is declared in those two files only; this is what keeps them one.
 func TestFlagsMatchHeader(t *testing.T) {
 	defs := headerDefines(t)
-	want := map[string]uint64{
-		"ZP_NODUMP":               specNoDump,
-		"ZP_WIPEONFORK":           specWipeOnFork,
-		"ZP_DONTFORK":             specDontFork,
-		"ZP_HUGE":                 specHuge,
-		"ZP_POPULATE":             specPopulate,
-		"ZP_GUARD":                specGuard,
-		"ZP_LOCK":                 specLock,
-		"ZP_LOCK_REQUIRED":        specLockRequired,
-		"ZP_NO_GUARD_MADVISE":     specNoGuardMadvise,
-		"ZP_SECRETMEM":            specSecretMem,
-		"ZP_ALL_FLAGS":            specAllFlags,
-		"ZP_RESULT_LOCKED":        resultLocked,
-		"ZP_RESULT_GUARD_MADVISE": resultGuardMadvise,
-	}
-	for name, v := range want {
-		got, ok := defs[name]
-		if assert.True(t, ok, "%s is defined in the header", name) {
-			assert.Equal(t, v, got, "%s", name)
+	consts := specConstants(t)
+	// Spot checks that the reading itself works.
+	require.Equal(t, "specNoDump", consts["ZP_NODUMP"].goName)
+	require.Equal(t, uint64(specAllFlags), consts["ZP_ALL_FLAGS"].value)
+	require.Equal(t, uint64(abiVersion), consts["ZP_ABI_VERSION"].value)
+	for cname, c := range consts {
+		got, ok := defs[cname]
+		if assert.True(t, ok, "%s (%s in spec.go) is defined in the header", cname, c.goName) {
+			assert.Equal(t, c.value, got, "%s = %s", cname, c.goName)
 		}
 	}
-	_, ok := defs["ZP_ABI_VERSION"]
-	assert.True(t, ok, "ZP_ABI_VERSION is defined in the header")
 	for name := range defs {
-		if _, known := want[name]; !known && name != "ZP_ABI_VERSION" && name != "ZP_STATIC_ASSERT" {
-			t.Errorf("%s in the header has no Go counterpart checked here", name)
+		if _, known := consts[name]; !known && name != "ZP_STATIC_ASSERT" {
+			t.Errorf("%s in the header has no constant in spec.go that names it", name)
 		}
 	}
+	// Every flag is in the set of all flags, and no two share a bit.
+	var seen uint64
+	for cname, c := range consts {
+		if strings.HasPrefix(c.goName, "spec") && c.goName != "specAllFlags" {
+			assert.Equal(t, 1, bits.OnesCount64(c.value), "%s is one bit", cname)
+			assert.Zero(t, seen&c.value, "%s shares a bit", cname)
+			assert.Equal(t, c.value, c.value&specAllFlags, "%s is in ZP_ALL_FLAGS", cname)
+			seen |= c.value
+		}
+	}
+	assert.Equal(t, uint64(specAllFlags), seen, "ZP_ALL_FLAGS is every flag")
 }

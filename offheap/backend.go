@@ -27,7 +27,6 @@ type backend interface {
 	unlock(addr, length uintptr) error
 	protect(addr, length uintptr, prot int) error
 	advise(addr, length uintptr, advice int) error
-	wipe(addr, length uintptr) // zeroes memory in a way no compiler removes
 }
 
 // backendSlot is one compiled-in backend, opened on first use: a native backend may fail to

@@ -16,15 +16,13 @@ import (
 
 func init() { registerBackend("cgo", func() (backend, error) { return cgoBackend{}, nil }) }
 
-// The C side reads mapSpec's flags by these names; a value that drifts from spec.go fails to
-// compile here (a negative or out-of-range array length).
-var _ = [1]struct{}{}[(C.ZP_NODUMP^specNoDump)|(C.ZP_WIPEONFORK^specWipeOnFork)|
-	(C.ZP_DONTFORK^specDontFork)|(C.ZP_HUGE^specHuge)|(C.ZP_POPULATE^specPopulate)|
-	(C.ZP_GUARD^specGuard)|(C.ZP_LOCK^specLock)|(C.ZP_LOCK_REQUIRED^specLockRequired)|
-	(C.ZP_NO_GUARD_MADVISE^specNoGuardMadvise)|(C.ZP_SECRETMEM^specSecretMem)|
-	(C.ZP_ALL_FLAGS^specAllFlags)|(C.ZP_RESULT_LOCKED^resultLocked)|
-	(C.ZP_RESULT_GUARD_MADVISE^resultGuardMadvise)|
-	(C.sizeof_struct_zp_map_spec^unsafe.Sizeof(mapSpec{}))]
+// The C side reads mapSpec by the header's names. abi_test.go checks every name against
+// spec.go in every build mode; this checks, at compile time, what a drift of any of them
+// changes: the set of flags, the result bits, the struct's size and the ABI version (a
+// negative or out-of-range array length fails to compile).
+var _ = [1]struct{}{}[(C.ZP_ALL_FLAGS^specAllFlags)|
+	(C.ZP_RESULT_LOCKED^resultLocked)|(C.ZP_RESULT_GUARD_MADVISE^resultGuardMadvise)|
+	(C.sizeof_struct_zp_map_spec^unsafe.Sizeof(mapSpec{}))|(C.ZP_ABI_VERSION^abiVersion)]
 
 // cgoBackend calls the C recipe in csrc, compiled into the binary: one crossing per
 // operation, errors as -errno return values.
@@ -54,10 +52,6 @@ func (cgoBackend) protect(addr, length uintptr, prot int) error {
 
 func (cgoBackend) advise(addr, length uintptr, advice int) error {
 	return cErr(C.zp_advise(ptr(addr), C.size_t(length), C.int(advice)))
-}
-
-func (cgoBackend) wipe(addr, length uintptr) {
-	C.zp_wipe(ptr(addr), C.size_t(length))
 }
 
 func cErr(rc C.int) error {

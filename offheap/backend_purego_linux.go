@@ -24,9 +24,6 @@ const envLib = "ZEROPOOL_LIB"
 // libName is the file `make lib` builds into build/.
 const libName = "libzeropool.so"
 
-// abiVersion is the ZP_ABI_VERSION of csrc/zeropool.h this package was written against.
-const abiVersion = 2
-
 // modulePath identifies this module's go.mod when looking for build/ above the working
 // directory, so that a go.mod of some other module (or none) stops nothing and loads nothing.
 const modulePath = "github.com/zeropool-go/zeropool"
@@ -48,7 +45,7 @@ type puregoBackend struct {
 	path string // where the library was loaded from
 
 	// Addresses of the C functions.
-	zpMap, zpUnmap, zpLock, zpUnlock, zpProtect, zpAdvise, zpWipe uintptr
+	zpMap, zpUnmap, zpLock, zpUnlock, zpProtect, zpAdvise uintptr
 }
 
 func openPurego() (backend, error) {
@@ -182,7 +179,6 @@ func bindLib(h uintptr) (*puregoBackend, error) {
 	}{
 		{"zp_map", &b.zpMap}, {"zp_unmap", &b.zpUnmap}, {"zp_lock", &b.zpLock},
 		{"zp_unlock", &b.zpUnlock}, {"zp_protect", &b.zpProtect}, {"zp_advise", &b.zpAdvise},
-		{"zp_wipe", &b.zpWipe},
 	} {
 		if *f.fn, err = sym(f.name); err != nil {
 			return nil, err
@@ -216,10 +212,6 @@ func (b *puregoBackend) protect(addr, length uintptr, prot int) error {
 
 func (b *puregoBackend) advise(addr, length uintptr, advice int) error {
 	return call(b.zpAdvise, 3, addr, length, uintptr(advice))
-}
-
-func (b *puregoBackend) wipe(addr, length uintptr) {
-	_ = call(b.zpWipe, 2, addr, length, 0)
 }
 
 // argvPool holds argument lists for call. purego.SyscallN is variadic and marks its arguments

@@ -5,7 +5,6 @@ package offheap
 import (
 	"errors"
 	"math"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -297,10 +296,6 @@ func (syscallBackend) protect(addr, length uintptr, prot int) error {
 func (syscallBackend) advise(addr, length uintptr, advice int) error {
 	_, _, e := unix.Syscall(unix.SYS_MADVISE, addr, length, uintptr(advice))
 	return errnoErr(e)
-}
-
-func (syscallBackend) wipe(addr, length uintptr) {
-	clear(unsafe.Slice((*byte)(ptr(addr)), length))
 }
 
 func errnoErr(e unix.Errno) error {

@@ -21,7 +21,6 @@ var conformanceCases = []conformanceCase{
 	{"HugePages", testHugePages},
 	{"Populate", testPopulate},
 	{"GuardPages", testGuardPages},
-	{"SameAsSyscall", testSameAsSyscall},
 	{"Protect", testProtect},
 	{"LockUnlock", testLockUnlock},
 	{"Discard", testDiscard},
@@ -161,57 +160,6 @@ func testGuardPages(t *testing.T, be string) {
 				assert.Equal(t, []byte{1, 1}, []byte{b[0], b[:cap(b)][cap(b)-1]}, "the stores that did not fault landed")
 			}
 		})
-	}
-}
-
-// testSameAsSyscall maps the same requests with the backend and with the reference (syscall)
-// backend and compares everything the kernel reports about them.
-func testSameAsSyscall(t *testing.T, be string) {
-	pg := PageSize()
-	combos := map[string][]Option{
-		"plain":     nil,
-		"secure":    {Pin(), NoDump(), WipeOnFork(), GuardPages()},
-		"dma":       {Pin(), DontFork(), Populate(), Align(64 << 10)},
-		"protnone":  {guardPagesProtNone(), NoDump(), Populate()},
-		"aligned":   {GuardPages(), Align(2 << 20)},
-		"populated": {Populate(), GuardPages()},
-	}
-	if thpAvailable() {
-		combos["huge"] = []Option{HugePages(), Align(2 << 20)}
-	}
-	for name, opts := range combos {
-		got := alloc(t, be, 5*pg, opts...)
-		want := alloc(t, "syscall", 5*pg, opts...)
-		gi, err := Stat(got)
-		require.NoError(t, err)
-		wi, err := Stat(want)
-		require.NoError(t, err)
-		gi.Backend, wi.Backend = "", ""
-		assert.Equal(t, wi, gi, "%s: Stat", name)
-
-		gm, err := find(got, true)
-		require.NoError(t, err)
-		wm, err := find(want, true)
-		require.NoError(t, err)
-		assert.Equal(t, wm.addr-wm.base, gm.addr-gm.base, "%s: lower guard", name)
-		assert.Equal(t, wm.total-wm.size, gm.total-gm.size, "%s: guards in total", name)
-		assert.Equal(t, wm.spec.result, gm.spec.result, "%s: result bits", name)
-
-		// "gu" (a VMA that may hold guard markers) is sticky: the kernel carries it over when
-		// VMAs merge, so a neighbour's history can set it. It is left out of the comparison.
-		flagsAt := func(addr uintptr) []string {
-			f, err := vmFlagsAt(addr)
-			require.NoError(t, err)
-			f = slices.DeleteFunc(f, func(s string) bool { return s == "gu" })
-			slices.Sort(f)
-			return f
-		}
-		assert.Equal(t, flagsAt(wm.addr), flagsAt(gm.addr), "%s: VmFlags of the range", name)
-		if wm.total != wm.size {
-			assert.Equal(t, flagsAt(wm.base), flagsAt(gm.base), "%s: VmFlags of the lower guard", name)
-			assert.Equal(t, flagsAt(wm.addr+wm.size), flagsAt(gm.addr+gm.size), "%s: VmFlags of the upper guard", name)
-		}
-		assert.Equal(t, residentPages(t, want), residentPages(t, got), "%s: resident pages", name)
 	}
 }
 

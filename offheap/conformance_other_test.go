@@ -70,7 +70,7 @@ func requireUnsupported(t *testing.T, err error, feature string) {
 func liveMappings() int {
 	live.RLock()
 	defer live.RUnlock()
-	return len(live.m)
+	return len(live.byStart)
 }
 
 func testPortableRefusals(t *testing.T, be string) {
@@ -180,7 +180,7 @@ func testPortableGuardPages(t *testing.T, be string) {
 		assert.True(t, readFaults(t, end), "read just past the end")
 		assert.True(t, readFaults(t, start-uintptr(pg)), "read at the start of the lower guard")
 		assert.True(t, writeFaults(t, end+uintptr(pg)-1), "write at the end of the upper guard")
-		m, err := find(b, true)
+		m, err := find(b)
 		require.NoError(t, err)
 		assert.Equal(t, uintptr(pg), m.addr-m.base, "one page of lower guard")
 		assert.Equal(t, uintptr(2*pg), m.total-m.size, "a page on each side")

@@ -163,7 +163,7 @@ func trimAtLimit(t *testing.T, be string, atLimit func(func())) {
 	var b []byte
 	atLimit(func() { b, err = Alloc(int(size), Align(bigAlign), WithBackend(be)) })
 	require.NoError(t, err, "%s: a mapping that merges with its neighbour needs no new entry", be)
-	m, err := find(b, true)
+	m, err := find(b)
 	require.NoError(t, err)
 	require.Equal(t, roof, m.base+m.total, "%s: the mapping ends at the roof: the slack above it was kept", be)
 	assert.Greater(t, m.total, m.size, "%s: the slack is part of the mapping", be)
@@ -213,20 +213,20 @@ func (b *refusingBackend) mapRegion(s *mapSpec) error {
 	return unix.EINVAL
 }
 
-// TestStrandedMappingsUnmappedLater: when a failed mapping cannot be unmapped again (the
+// TestStuckRangesUnmappedLater: when a failed mapping cannot be unmapped again (the
 // recipe's cleanup, or Alloc's own after a refused required lock), the error says so and the
 // bytes are unmapped after the next successful Free; nothing is forgotten.
-func TestStrandedMappingsUnmappedLater(t *testing.T) {
+func TestStuckRangesUnmappedLater(t *testing.T) {
 	pg := uintptr(PageSize())
 	inner, err := openBackend("syscall")
 	require.NoError(t, err)
 	rb := &refusingBackend{backend: inner}
 	backends = append(backends, &backendSlot{name: rb.name(), open: func() (backend, error) { return rb, nil }})
 	t.Cleanup(func() { backends = backends[:len(backends)-1] })
-	strandedNow := func() []strandedRange {
+	stuckNow := func() []stuckRange {
 		live.RLock()
 		defer live.RUnlock()
-		return append([]strandedRange(nil), live.stranded...)
+		return append([]stuckRange(nil), live.stuck...)
 	}
 
 	for _, c := range []struct {
@@ -246,13 +246,13 @@ func TestStrandedMappingsUnmappedLater(t *testing.T) {
 			assert.Nil(t, b)
 			assert.ErrorIs(t, err, c.want)
 			assert.Contains(t, err.Error(), "could not be unmapped again")
-			st := strandedNow()
+			st := stuckNow()
 			require.Len(t, st, 1, "kept to be unmapped later")
 			assert.Equal(t, st[0].total, covered(t, st[0].base, st[0].total), "still mapped")
 
 			other := alloc(t, "syscall", int(pg))
 			require.NoError(t, Free(other))
-			assert.Empty(t, strandedNow(), "retried after a successful Free")
+			assert.Empty(t, stuckNow(), "retried after a successful Free")
 			// The range is unmapped now; the kernel may already have handed it to a new
 			// mapping (the runtime's, a thread stack), so /proc/self/maps cannot tell.
 			if n := covered(t, st[0].base, st[0].total); n != 0 {

@@ -79,12 +79,11 @@ func (m *Mapping) Unmap() error {
 	if m.gone.Load() {
 		return fmt.Errorf("%w: Unmap of %#x: already unmapped", ErrNotMapped, m.rec.addr)
 	}
-	i := holding(m.rec.addr)
-	if i < 0 || live.m[i] != m.rec {
+	if startingAt(m.rec.addr) != m.rec {
 		// Unreachable: a record leaves live only through a successful unmap, which sets gone.
 		return fmt.Errorf("%w: Unmap of %#x: no record", ErrNotMapped, m.rec.addr)
 	}
-	if err := unmapLocked(i); err != nil {
+	if err := unmapLocked(m.rec); err != nil {
 		return err
 	}
 	m.gone.Store(true)

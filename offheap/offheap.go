@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
-	"sync"
 	"unsafe"
 )
 
@@ -62,32 +60,6 @@ type mapping struct {
 	owner       *Mapping // the handle that owns it, or nil for a mapping from Alloc
 }
 
-// live holds every mapping not yet unmapped, from Alloc and Map alike, sorted by addr, so that
-// Free and the range operations can refuse memory that is not theirs instead of corrupting it.
-// A record leaves it only once the kernel has unmapped the memory: the write lock is held
-// across that munmap, so that no new mapping at the same address can be entered meanwhile
-// (the kernel serialises munmap on the process's mmap lock anyway).
-var live struct {
-	sync.RWMutex
-	m []*mapping
-	// stranded holds what a failed Alloc or Map could not unmap again; it is tried again
-	// after every successful unmap (which is what gives the kernel room to split a mapping).
-	stranded []strandedRange
-}
-
-type strandedRange struct {
-	be          backend
-	base, total uintptr
-}
-
-// strand keeps a range that a failed mapping left behind and says so in err.
-func strand(be backend, base, total uintptr, err error) error {
-	live.Lock()
-	live.stranded = append(live.stranded, strandedRange{be, base, total})
-	live.Unlock()
-	return fmt.Errorf("%w (and %d bytes at %#x could not be unmapped again: they stay mapped, and are unmapped after a later Free succeeds)", err, total, base)
-}
-
 // Alloc maps size bytes outside the Go heap and returns them as a slice with len == size and
 // cap == size rounded up to whole pages. The memory starts zeroed and page-aligned (or aligned
 // as Align asks); it stays valid, at a fixed address, until Free. Alloc(0) is an error: a
@@ -124,23 +96,20 @@ func newMapping(size int, opts []Option, owner *Mapping) (*mapping, error) {
 	if err := be.mapRegion(s); err != nil {
 		err = mapError(s.flags, fmt.Errorf("offheap: map %d bytes (%s backend): %w", size, be.name(), err))
 		if s.total != 0 {
-			err = strand(be, uintptr(s.base), uintptr(s.total), err)
+			err = keepStuck(be, uintptr(s.base), uintptr(s.total), err)
 		}
 		return nil, err
 	}
 	if c.flags&specLockRequired != 0 && s.result&resultLocked == 0 {
 		err := fmt.Errorf("%w: %d bytes (%s backend): %w", ErrPinFailed, size, be.name(), lockError(s.lockErr))
 		if uerr := be.unmap(uintptr(s.base), uintptr(s.total)); uerr != nil {
-			err = strand(be, uintptr(s.base), uintptr(s.total), err)
+			err = keepStuck(be, uintptr(s.base), uintptr(s.total), err)
 		}
 		return nil, err
 	}
 	m.addr, m.size, m.base, m.total = uintptr(s.addr), uintptr(s.size), uintptr(s.base), uintptr(s.total)
 	live.Lock()
-	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr >= m.addr })
-	live.m = append(live.m, nil)
-	copy(live.m[i+1:], live.m[i:])
-	live.m[i] = m
+	enterLocked(m)
 	live.Unlock()
 	return m, nil
 }
@@ -156,53 +125,38 @@ func Free(b []byte) error {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	live.Lock()
 	defer live.Unlock()
-	i := holding(addr)
-	if i < 0 || live.m[i].addr != addr && live.m[i].owner == nil {
-		return fmt.Errorf("%w: Free(%#x)", ErrNotMapped, addr)
+	m := startingAt(addr)
+	if m == nil {
+		if h := holding(addr); h != nil && h.owner != nil {
+			m = h // inside a Mapping's memory: refused as not owned, below
+		} else {
+			return fmt.Errorf("%w: Free(%#x)", ErrNotMapped, addr)
+		}
 	}
-	m := live.m[i]
 	if m.owner != nil {
 		return fmt.Errorf("%w: Free(%#x): %w", ErrInvalid, addr, ErrNotOwned)
 	}
-	return unmapLocked(i)
+	return unmapLocked(m)
 }
 
-// unmapLocked unmaps live.m[i] and drops its record, or keeps it, live and usable, when the
-// kernel refuses. The caller holds live's write lock.
-func unmapLocked(i int) error {
-	m := live.m[i]
+// unmapLocked unmaps m and drops its record, or keeps it, live and usable, when the kernel
+// refuses. The caller holds live's write lock.
+func unmapLocked(m *mapping) error {
 	if err := m.be.unmap(m.base, m.total); err != nil {
 		return fmt.Errorf("offheap: unmap %#x+%d: %w%s", m.base, m.total, err, unmapHint(err))
 	}
-	live.m = append(live.m[:i], live.m[i+1:]...)
-	if len(live.stranded) != 0 {
-		retryStrandedLocked()
+	dropLocked(m)
+	if len(live.stuck) != 0 {
+		retryStuckLocked()
 	}
 	return nil
 }
 
-// retryStrandedLocked unmaps what it can of the stranded ranges. The caller holds live's
-// write lock.
-func retryStrandedLocked() {
-	kept := live.stranded[:0]
-	for _, r := range live.stranded {
-		if r.be.unmap(r.base, r.total) != nil {
-			kept = append(kept, r)
-		}
-	}
-	clear(live.stranded[len(kept):])
-	live.stranded = kept
-}
-
-// holding returns the index in live.m of the mapping whose usable range holds addr, or -1.
-// The caller holds live's lock.
-func holding(addr uintptr) int {
-	i := sort.Search(len(live.m), func(i int) bool { return live.m[i].addr > addr }) - 1
-	if addr == 0 || i < 0 || addr-live.m[i].addr >= live.m[i].size {
-		return -1
-	}
-	return i
-}
+// The kinds of guard, as Info.Guard and Guard name them.
+const (
+	guardMadvise  = "madvise"  // MADV_GUARD_INSTALL markers: no page of their own, no VMA split
+	guardMprotect = "mprotect" // PROT_NONE pages
+)
 
 // Info describes a live mapping, as Stat reports it.
 type Info struct {
@@ -222,7 +176,7 @@ type Info struct {
 // Stat describes the mapping that b starts, whether from Alloc or of a Mapping. It reports
 // what was asked and done; VmFlags reads what the kernel holds now.
 func Stat(b []byte) (Info, error) {
-	m, err := find(b, true)
+	m, err := find(b)
 	if err != nil {
 		return Info{}, err
 	}
@@ -236,27 +190,21 @@ func (m *mapping) info() Info {
 		in.LockErr = lockError(m.spec.lockErr)
 	}
 	if m.spec.flags&specGuard != 0 {
-		in.Guard = "mprotect"
+		in.Guard = guardMprotect
 		if m.spec.result&resultGuardMadvise != 0 {
-			in.Guard = "madvise"
+			in.Guard = guardMadvise
 		}
 	}
 	return in
 }
 
-// find returns the live mapping that starts at b (exact) or holds all of b[:cap(b)].
-func find(b []byte, exact bool) (*mapping, error) {
+// find returns the live mapping that starts at b.
+func find(b []byte) (*mapping, error) {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	live.RLock()
 	defer live.RUnlock()
-	if i := holding(addr); i >= 0 {
-		m := live.m[i]
-		if exact && m.addr == addr {
-			return m, nil
-		}
-		if !exact && uintptr(cap(b)) <= m.size-(addr-m.addr) {
-			return m, nil
-		}
+	if m := startingAt(addr); m != nil {
+		return m, nil
 	}
 	return nil, fmt.Errorf("%w: %#x", ErrNotMapped, addr)
 }

@@ -69,11 +69,7 @@ func Wipe(b []byte) { clear(b[:cap(b)]) }
 func rangeOp(b []byte, what string, op func(be backend, addr, n uintptr) error) error {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	live.RLock()
-	i := holding(addr)
-	var m *mapping
-	if i >= 0 {
-		m = live.m[i]
-	}
+	m := holding(addr)
 	live.RUnlock()
 	if m != nil && m.owner != nil {
 		return fmt.Errorf("%w: %s of %#x+%d: %w", ErrInvalid, what, addr, cap(b), ErrNotOwned)

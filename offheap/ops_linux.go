@@ -15,12 +15,12 @@ func discardOp(be backend, addr, n uintptr) error {
 
 // guardOp returns the guard operation and where it reports the kind of guard it installed.
 func guardOp() (func(be backend, addr, n uintptr) error, *string) {
-	kind := "madvise"
+	kind := guardMadvise
 	return func(be backend, addr, n uintptr) error {
 		if be.advise(addr, n, unix.MADV_GUARD_INSTALL) == nil {
 			return nil
 		}
-		kind = "mprotect"
+		kind = guardMprotect
 		return be.protect(addr, n, unix.PROT_NONE)
 	}, &kind
 }

@@ -11,6 +11,6 @@ func discardOp(be backend, addr, n uintptr) error { return be.advise(addr, n, ad
 // guardOp returns the guard operation and where it reports the kind of guard it installed:
 // always PROT_NONE pages here (MADV_GUARD_INSTALL is Linux's).
 func guardOp() (func(be backend, addr, n uintptr) error, *string) {
-	kind := "mprotect"
+	kind := guardMprotect
 	return func(be backend, addr, n uintptr) error { return be.protect(addr, n, int(ProtNone)) }, &kind
 }

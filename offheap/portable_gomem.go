@@ -105,7 +105,3 @@ func (*portableBackend) advise(addr, length uintptr, advice int) error {
 	}
 	return unsupportedOnGoMemory("Discard (fresh pages by mmap)")
 }
-
-func (*portableBackend) wipe(addr, length uintptr) {
-	clear(unsafe.Slice((*byte)(ptr(addr)), length))
-}

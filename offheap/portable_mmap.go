@@ -135,7 +135,3 @@ func (b *portableBackend) advise(addr, length uintptr, advice int) error {
 	})
 	return err
 }
-
-func (*portableBackend) wipe(addr, length uintptr) {
-	clear(unsafe.Slice((*byte)(ptr(addr)), length))
-}
