@@ -15,13 +15,16 @@ if [ "$#" -eq 0 ]; then
 fi
 
 # name: environment and flags of one build, as make test builds the code: cgo, no cgo,
-# purego with and without cgo, the race detector's files, the portable backend over mmap and
+# purego with and without cgo, the race detector's files (with the pool's invariant checks,
+# as the race run builds them), the pool's line check, the portable backend over mmap and
 # over Go memory, and the other systems make cross builds for.
 matrix='default:
 nocgo: CGO_ENABLED=0
 purego: -tags=zeropool_purego
 puregonocgo: CGO_ENABLED=0 -tags=zeropool_purego
 race: -tags=race
+checks: -tags=race,zeropool_checks
+linecheck: -tags=zeropool_linecheck
 portable: -tags=zeropool_portable
 gomem: -tags=zeropool_portable,zeropool_gomem
 darwin: GOOS=darwin CGO_ENABLED=0

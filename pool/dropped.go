@@ -22,11 +22,12 @@ type owner struct{ id uint64 }
 // pool's owner, so the Put fast path, which compares fast to its pool's owner, passes them by.
 var noFastPut = &owner{}
 
-// book is the set of a pool's regions, and the mappings the kernel refused to unmap; the pool
-// guards it with growMu. A dropped pool's cleanup finds it through the dropped.
+// book is the set of a pool's regions, and the mappings the kernel refused to unmap. The pool
+// guards regions with growMu; stuck guards itself. A dropped pool's cleanup finds it through
+// the dropped.
 type book struct {
 	regions map[*region]struct{}
-	stuck   []*offheap.Mapping // mappings the kernel refused to unmap; tried again by Trim and Close
+	stuck   offheap.StuckUnmaps // mappings the kernel refused to unmap; tried again by Trim and Close
 }
 
 // dropped is what the cleanup of a dropped pool needs; nothing in it refers to the pool.
@@ -94,15 +95,13 @@ func dropPool(d *dropped) {
 		if d.onUnmap != nil && announceGone(d.onUnmap, r) != nil {
 			process.hookPanics.Add(1) // a panic here has no caller to go to; the region is unmapped all the same
 		}
-		if err := r.m.Unmap(); err != nil {
-			d.book.stuck = append(d.book.stuck, r.m)
-			continue
+		if d.book.stuck.Unmap(r.m) != nil {
+			continue // kept in stuck, and tried once more below
 		}
 		process.mapped.Add(-r.mapped)
 	}
-	var unmapped int64
-	d.book.stuck, unmapped = unmapStuck(d.book.stuck) // what is refused again stays counted; nothing retries it
-	process.mapped.Add(-unmapped)
+	// What is refused again stays mapped and counted; nothing retries it after this.
+	process.mapped.Add(-d.book.stuck.Retry())
 	if out > 0 {
 		process.droppedOut.Add(out)
 		process.droppedOutB.Add(outBytes)

@@ -253,9 +253,7 @@ func (p *BufferPool) holdsIdle() bool {
 	if p.idle.holdsEmptySlabs() || p.Len() > 0 {
 		return true
 	}
-	p.growMu.Lock()
-	defer p.growMu.Unlock()
-	return len(p.book.stuck) > 0
+	return p.book.stuck.Len() > 0
 }
 
 // newMapping maps and registers a single-buffer region of size bytes (class ci, or -1 for an
@@ -351,11 +349,8 @@ func (p *BufferPool) freeMapping(r *region, announce bool) {
 		}
 		p.callOnUnmap(r)
 	}
-	if err := r.m.Unmap(); err != nil {
+	if err := p.book.stuck.Unmap(r.m); err != nil {
 		p.unmapFailures.Add(1)
-		p.growMu.Lock()
-		p.book.stuck = append(p.book.stuck, r.m)
-		p.growMu.Unlock()
 		return
 	}
 	p.addMapped(-r.mapped)
@@ -364,32 +359,9 @@ func (p *BufferPool) freeMapping(r *region, announce bool) {
 // retryStuck tries again to unmap the mappings the kernel refused before, and returns the
 // bytes it unmapped.
 func (p *BufferPool) retryStuck() int64 {
-	p.growMu.Lock()
-	stuck := p.book.stuck
-	p.book.stuck = nil
-	p.growMu.Unlock()
-	kept, n := unmapStuck(stuck)
-	if len(kept) > 0 {
-		p.growMu.Lock()
-		p.book.stuck = append(p.book.stuck, kept...)
-		p.growMu.Unlock()
-	}
+	n := p.book.stuck.Retry()
 	p.addMapped(-n)
 	return n
-}
-
-// unmapStuck tries again to unmap mappings the kernel refused to unmap before. It returns
-// those it refuses again, and the bytes it unmapped.
-func unmapStuck(stuck []*offheap.Mapping) (kept []*offheap.Mapping, unmapped int64) {
-	for _, m := range stuck {
-		size := int64(m.Info().Mapped)
-		if err := m.Unmap(); err != nil {
-			kept = append(kept, m)
-			continue
-		}
-		unmapped += size
-	}
-	return kept, unmapped
 }
 
 // Owner returns the whole buffer (len == cap == the buffer's capacity) holding b's first

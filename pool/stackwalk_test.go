@@ -34,7 +34,7 @@ func stackChain1() ([]uintptr, []uintptr) { w, c := stackChain2(); return w, c }
 func inlinedStackChain() ([]uintptr, []uintptr) { return stackChain1() }
 
 // walkStack's PCs are runtime.Callers' where no function is inlined (the chain of
-// go:noinline functions), and in runtime.Callers' form (callersForm) they are all of
+// functions marked noinline), and in runtime.Callers' form (callersForm) they are all of
 // runtime.Callers' PCs, inlined frames and the testing package's and runtime's frames
 // above the test included; so on a goroutine of its own, whose stack ends in goexit.
 func TestWalkStackMatchesCallers(t *testing.T) {
