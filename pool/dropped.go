@@ -66,12 +66,6 @@ func (p *BufferPool) watchDrop() {
 	process.mu.Unlock()
 }
 
-// addMapped changes the bytes the pool maps, and the process's total with them.
-func (p *BufferPool) addMapped(n int64) {
-	p.mapped.Add(n)
-	process.mapped.Add(n)
-}
-
 // dropPool is the cleanup of a pool nobody refers to any more: no method of it can run
 // again, so its regions are still. Every region with no buffer out is announced gone
 // (OnUnmap) and unmapped; a region with a buffer out stays mapped, so that the buffer stays

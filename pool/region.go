@@ -126,7 +126,7 @@ func setState(st *uint8, to uint8) {
 // Put takes a buffer on its fast path only when isPlainOut says it is stateOut, marking it
 // idle. Every other value (idle, free, never handed out, broken, and the states of buffers
 // out whose Put needs work: stateTracked, stateShared) sends the Put to the slow path, which
-// sorts it out. isOut (retain.go) is the slow paths' test of any state of a buffer out.
+// sorts it out. isOut (below) is the slow paths' test of any state of a buffer out.
 func markOut(st addr) {
 	if invariantChecks {
 		checkMove(*st.state(), stateOut)
@@ -141,6 +141,11 @@ func markIdle(st addr) {
 		checkMove(*st.state(), stateIdle)
 	}
 	*st.state() = stateIdle
+}
+
+// isOut reports whether a slot's state is one of a buffer that is out.
+func isOut(state uint8) bool {
+	return state == stateOut || state == stateTracked || state == stateShared
 }
 
 // stateAt is the state byte of slot idx: slots' state bytes are 1<<(shift-stShift) apart.
@@ -354,6 +359,12 @@ func (p *BufferPool) freeMapping(r *region, announce bool) {
 		return
 	}
 	p.addMapped(-r.mapped)
+}
+
+// addMapped changes the bytes the pool maps, and the process's total with them.
+func (p *BufferPool) addMapped(n int64) {
+	p.mapped.Add(n)
+	process.mapped.Add(n)
 }
 
 // retryStuck tries again to unmap the mappings the kernel refused before, and returns the

@@ -108,11 +108,6 @@ func (t *refCounts) grow() {
 	}
 }
 
-// isOut reports whether a slot's state is one of a buffer that is out.
-func isOut(state uint8) bool {
-	return state == stateOut || state == stateTracked || state == stateShared
-}
-
 // Retain adds a reference to a buffer that is out, so that one buffer can have several
 // holders (a buffer handed to the kernel until its completion, one message sent on N
 // connections). The buffer goes back to the pool at the Put that drops its last reference:
