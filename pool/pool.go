@@ -374,7 +374,9 @@ func (p *BufferPool) Put(buf []byte) error {
 		// need no work.
 		if a == l.last.addr && l.lastEpoch == unmapEpoch.Load() {
 			pc := &l.c[l.lastCI&(classSlots-1)]
-			if pc.priv.addr == 0 && isPlainOut(l.last.state) {
+			// The state first: in the other order the compiler leaves a NOP before the
+			// priv test (measured: one instruction more per Put).
+			if isPlainOut(l.last.state) && pc.priv.addr == 0 {
 				pc.putPriv(l.last, pid)
 				raceReleaseMerge(l)
 				procUnpin()
