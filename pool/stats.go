@@ -208,7 +208,11 @@ func (p *BufferPool) notePeak(n int64) int64 {
 func (p *BufferPool) inUseBytes() int64 {
 	var n int64
 	for ci := range p.classes {
-		n += p.inUse(ci) * int64(p.classes[ci].size)
+		// A class with no buffer carved has none out: its per-P counters, on lines other Ps
+		// write, are not read (a class's Gets and Puts count before and after live).
+		if p.classes[ci].live.Load() != 0 {
+			n += p.inUse(ci) * int64(p.classes[ci].size)
+		}
 	}
 	return n + p.oversizeOut.Load()
 }

@@ -81,6 +81,7 @@ func TestStatsExactAfterConcurrentTraffic(t *testing.T) {
 	assert.Equal(t, rejected, s.Rejected, "Rejected")
 	assert.Equal(t, int64(gets-puts), s.InUse, "InUse")
 	assert.Equal(t, inUseBytes, s.InUseBytes, "InUseBytes")
+	assert.Equal(t, inUseBytes, p.inUseBytes(), "the peak's sample, which skips classes with nothing carved")
 	assert.Equal(t, s.Gets, s.Hits+s.Misses)
 	var classGets, classPuts uint64
 	var classInUse int64
