@@ -41,12 +41,23 @@ type spinLock struct{ v atomic.Uint32 }
 
 func (l *spinLock) tryLock() bool { return l.v.CompareAndSwap(0, 1) }
 
-// lock waits for the lock; call it unpinned only.
+// lock waits for the lock; call it unpinned only. A holder keeps it for a few pointer moves,
+// so lock first spins, reading, for about as long as that takes when the holder runs on
+// another P; only then does it yield, which would let another goroutine onto this P in the
+// middle of the caller's slow path (a pipeline's other end, which then finds this P's
+// magazine taken out and trades buffers one at a time).
 func (l *spinLock) lock() {
 	for !l.v.CompareAndSwap(0, 1) {
-		runtime.Gosched()
+		for i := 0; i < lockSpins && l.v.Load() != 0; i++ {
+		}
+		if l.v.Load() != 0 {
+			runtime.Gosched()
+		}
 	}
 }
+
+// lockSpins is how many times lock reads a held lock before it yields.
+const lockSpins = 200
 
 func (l *spinLock) unlock() { l.v.Store(0) }
 

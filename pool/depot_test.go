@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -100,4 +102,27 @@ func TestPreallocate(t *testing.T) {
 	assert.NoError(t, p.Preallocate(4096, 0))
 	small := newPool(t, Config{MaxIdleBytes: 1 << 20})
 	assert.Error(t, small.Preallocate(1<<20, 4), "beyond MaxIdleBytes not all can be kept")
+}
+
+// lock waits for a holder on another goroutine, however long it holds the lock (first
+// spinning, then yielding), and takes it once it is free.
+func TestSpinLockWaitsForItsHolder(t *testing.T) {
+	var l spinLock
+	l.lock()
+	var got atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		l.lock()
+		got.Store(true)
+		l.unlock()
+		close(done)
+	}()
+	for range 100 {
+		runtime.Gosched() // long past the spin: the waiter yields meanwhile
+	}
+	assert.False(t, got.Load(), "taken while held")
+	l.unlock()
+	<-done
+	assert.True(t, got.Load())
+	assert.True(t, l.tryLock(), "free again")
 }
