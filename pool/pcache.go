@@ -75,6 +75,21 @@ const (
 // the depot: the P has no cache in use (pc nil), the class has no magazines, the P's were
 // refused, or another slow path on this P has taken prev out. A pcNew pcache is not
 // bypassed: its magazines are made.
+// waitPrev reports whether a slow path should yield the P and look again, rather than
+// trade one buffer with the depot: another goroutine's slow path on this P has taken prev
+// out (a pipeline's other end, scheduled onto this P while the first waits for a lock) and
+// gives it back once it runs again. It says so twice at most per slow path (yields counts).
+func (pc *pcache) waitPrev(yields *int) bool {
+	if pc == nil || pc.prev != outMag || *yields >= maxPrevWaits {
+		return false
+	}
+	*yields++
+	return true
+}
+
+// maxPrevWaits bounds waitPrev's yields per slow path.
+const maxPrevWaits = 2
+
 func (pc *pcache) bypassed(sc *sizeClass) bool {
 	return pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag
 }
@@ -156,11 +171,15 @@ func (pc *pcache) putPriv(e entry, pid int) {
 
 // swapInFull makes the loaded magazine one with a buffer in it, if that can be done inside
 // the caller's pinned section: by swapping in the previous magazine, or by exchanging the
-// previous (empty) one for a full one of the home shard of class ci's depot where its lock
-// is free and its empty list has room (so nothing waits or allocates). It returns the loaded
-// magazine, empty if neither worked. The Get fast path calls it.
+// previous (empty) one for a full one of class ci's depot, from the first shard (the home
+// shard first) whose lock is free and whose empty list has room (so nothing waits or
+// allocates). It returns the loaded magazine, empty if neither worked. The Get fast path
+// calls it. The other shards matter to a pipeline: its putting P gives full magazines to
+// its own home shard, where the getting P finds them without leaving its pinned section
+// (which would leave its previous magazine taken out, so that another goroutine on the P
+// trades one buffer at a time meanwhile).
 //
-// The exchange is depot.takeFull written out for one shard: a call of its own costs a burst
+// The exchange is depot.takeFull written out (with tryLock): a call of its own costs a burst
 // (a swap per M buffers) more instructions.
 func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 	if !pc.prev.empty() {
@@ -174,20 +193,23 @@ func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 	if d == nil {
 		return pc.loaded
 	}
-	s := &d.shards[home&d.mask]
-	if !s.mu.tryLock() {
-		return pc.loaded
-	}
-	if len(s.full) == 0 || len(s.empty) == cap(s.empty) {
+	for i := range d.shards {
+		s := &d.shards[(home+i)&d.mask]
+		if !s.mu.tryLock() {
+			continue
+		}
+		if len(s.full) == 0 || len(s.empty) == cap(s.empty) {
+			s.mu.unlock()
+			continue
+		}
+		full := popMagazine(&s.full)
+		s.empty = append(s.empty, pc.prev) // within its capacity
 		s.mu.unlock()
-		return pc.loaded
+		p.idle.releaseDepot(d.bytes(full.len()))
+		pc.prev, pc.loaded = pc.loaded, full
+		return full
 	}
-	full := popMagazine(&s.full)
-	s.empty = append(s.empty, pc.prev) // within its capacity
-	s.mu.unlock()
-	p.idle.releaseDepot(d.bytes(full.len()))
-	pc.prev, pc.loaded = pc.loaded, full
-	return full
+	return pc.loaded
 }
 
 // swapInEmpty makes the loaded magazine one with room, if that can be done inside the
@@ -380,8 +402,13 @@ func (p *BufferPool) countGetUnpinned(ci int, hit bool) {
 // never used before (a miss) from memory used before (a hit).
 func (p *BufferPool) getClass(ci int) (e entry, fresh bool, err error) {
 	sc := &p.classes[ci]
-	for {
+	for yields := 0; ; {
 		pc, l, home := p.pinCache(ci)
+		if pc.waitPrev(&yields) {
+			unpin(l)
+			runtime.Gosched()
+			continue
+		}
 		if pc.bypassed(sc) {
 			// No magazines here (or another Get or Put on this P is exchanging one): one
 			// buffer from the depot or the slabs.
@@ -504,8 +531,13 @@ func (p *BufferPool) makeMagazines(ci int) {
 // (beyond the idle bounds) it releases the buffer's memory. It counts the Put.
 func (p *BufferPool) putClass(ci int, e entry) {
 	sc := &p.classes[ci]
-	for {
+	for yields := 0; ; {
 		pc, l, home := p.pinCache(ci)
+		if pc.waitPrev(&yields) {
+			unpin(l)
+			runtime.Gosched()
+			continue
+		}
 		if pc.bypassed(sc) {
 			p.countPut(pc, ci)
 			unpin(l)

@@ -115,3 +115,52 @@ func TestPcacheSwapsWithTheDepot(t *testing.T) {
 	d.shards[0].full = d.shards[0].full[:0]
 	p.idle.releaseDepot(d.bytes(2))
 }
+
+// A pipeline's putting P gives full magazines to its own home shard: the getting P's
+// pinned swap finds them there, so that its slow path never takes prev out for them.
+func TestPcacheSwapInFullTriesEveryShard(t *testing.T) {
+	p := newPool(t, Config{NumShards: 4, LocalCacheSize: 2})
+	ci := classOf(4096)
+	d := p.depotOf(ci)
+	sc := &p.classes[ci]
+	pc := &pcache{}
+	pc.loaded, pc.prev, pc.state = newMagazine(sc), newMagazine(sc), pcReady
+	full := newMagazine(sc)
+	full.push(entry{1 << 30, 1})
+	require.True(t, p.idle.admitDepot(d.bytes(1)))
+	for i := range d.shards {
+		d.shards[i].empty = make([]*magazine, 0, 4)
+	}
+	d.shards[2].full = append(make([]*magazine, 0, 4), full)
+	require.True(t, d.shards[1].mu.tryLock(), "a shard whose lock is taken is passed by")
+
+	empty := pc.prev
+	got := pc.swapInFull(p, ci, 1)
+	d.shards[1].mu.unlock()
+	assert.Same(t, full, got, "the full magazine of another shard")
+	assert.Equal(t, []*magazine{empty}, d.shards[2].empty, "the empty one went where the full one was")
+	assert.Zero(t, p.idle.depot.Load())
+
+	// Nothing full anywhere: the loaded (empty) magazine comes back and nothing moves.
+	pc.loaded, pc.prev = newMagazine(sc), newMagazine(sc)
+	assert.True(t, pc.swapInFull(p, ci, 3).empty())
+	assert.Equal(t, []*magazine{empty}, d.shards[2].empty)
+}
+
+// A slow path that finds prev taken out by another goroutine on its P yields twice before it
+// trades one buffer with the depot; otherwise it does not wait at all.
+func TestPcacheWaitPrev(t *testing.T) {
+	var yields int
+	pc := &pcache{}
+	pc.prev = outMag
+	assert.True(t, pc.waitPrev(&yields))
+	assert.True(t, pc.waitPrev(&yields))
+	assert.False(t, pc.waitPrev(&yields), "at most maxPrevWaits yields")
+	assert.Equal(t, maxPrevWaits, yields)
+
+	yields = 0
+	pc.prev = noMag
+	assert.False(t, pc.waitPrev(&yields), "no magazine is not one taken out")
+	assert.False(t, (*pcache)(nil).waitPrev(&yields), "no P cache")
+	assert.Zero(t, yields)
+}
