@@ -398,17 +398,26 @@ func (p *BufferPool) countGetUnpinned(ci int, hit bool) {
 	unpin(l)
 }
 
+// pinForSlowPath is pinCache for a slow path: while another goroutine's slow path on this P
+// has the class's previous magazine taken out, it yields the P to it (twice at most, see
+// waitPrev) and pins again.
+func (p *BufferPool) pinForSlowPath(ci int) (pc *pcache, l *local, home int) {
+	for yields := 0; ; {
+		pc, l, home = p.pinCache(ci)
+		if !pc.waitPrev(&yields) {
+			return pc, l, home
+		}
+		unpin(l)
+		runtime.Gosched()
+	}
+}
+
 // getClass takes a buffer of class ci for getSlow and counts the Get. fresh tells memory
 // never used before (a miss) from memory used before (a hit).
 func (p *BufferPool) getClass(ci int) (e entry, fresh bool, err error) {
 	sc := &p.classes[ci]
-	for yields := 0; ; {
-		pc, l, home := p.pinCache(ci)
-		if pc.waitPrev(&yields) {
-			unpin(l)
-			runtime.Gosched()
-			continue
-		}
+	for {
+		pc, l, home := p.pinForSlowPath(ci)
 		if pc.bypassed(sc) {
 			// No magazines here (or another Get or Put on this P is exchanging one): one
 			// buffer from the depot or the slabs.
@@ -531,13 +540,8 @@ func (p *BufferPool) makeMagazines(ci int) {
 // (beyond the idle bounds) it releases the buffer's memory. It counts the Put.
 func (p *BufferPool) putClass(ci int, e entry) {
 	sc := &p.classes[ci]
-	for yields := 0; ; {
-		pc, l, home := p.pinCache(ci)
-		if pc.waitPrev(&yields) {
-			unpin(l)
-			runtime.Gosched()
-			continue
-		}
+	for {
+		pc, l, home := p.pinForSlowPath(ci)
 		if pc.bypassed(sc) {
 			p.countPut(pc, ci)
 			unpin(l)

@@ -84,11 +84,7 @@ func TestPcacheReset(t *testing.T) {
 // and keep the budget's count of the depot's bytes.
 func TestPcacheSwapsWithTheDepot(t *testing.T) {
 	p := newPool(t, Config{NumShards: 1, LocalCacheSize: 2})
-	ci := classOf(4096)
-	d := p.depotOf(ci)
-	sc := &p.classes[ci]
-	pc := &pcache{}
-	pc.loaded, pc.prev, pc.state = newMagazine(sc), newMagazine(sc), pcReady
+	ci, d, sc, pc := readyPcache(p, 4096)
 	full := newMagazine(sc)
 	full.push(entry{1 << 30, 1})
 	full.push(entry{1<<30 + 4096, 1})
@@ -120,11 +116,7 @@ func TestPcacheSwapsWithTheDepot(t *testing.T) {
 // pinned swap finds them there, so that its slow path never takes prev out for them.
 func TestPcacheSwapInFullTriesEveryShard(t *testing.T) {
 	p := newPool(t, Config{NumShards: 4, LocalCacheSize: 2})
-	ci := classOf(4096)
-	d := p.depotOf(ci)
-	sc := &p.classes[ci]
-	pc := &pcache{}
-	pc.loaded, pc.prev, pc.state = newMagazine(sc), newMagazine(sc), pcReady
+	ci, d, sc, pc := readyPcache(p, 4096)
 	full := newMagazine(sc)
 	full.push(entry{1 << 30, 1})
 	require.True(t, p.idle.admitDepot(d.bytes(1)))
@@ -163,4 +155,14 @@ func TestPcacheWaitPrev(t *testing.T) {
 	assert.False(t, pc.waitPrev(&yields), "no magazine is not one taken out")
 	assert.False(t, (*pcache)(nil).waitPrev(&yields), "no P cache")
 	assert.Zero(t, yields)
+}
+
+// readyPcache is a P cache of size's class in p with two empty magazines, and the class's
+// index, depot and size class.
+func readyPcache(p *BufferPool, size int) (int, *depot, *sizeClass, *pcache) {
+	ci := classOf(size)
+	sc := &p.classes[ci]
+	pc := &pcache{}
+	pc.loaded, pc.prev, pc.state = newMagazine(sc), newMagazine(sc), pcReady
+	return ci, p.depotOf(ci), sc, pc
 }
