@@ -73,8 +73,12 @@ const (
 
 // bypassed reports whether a slow path must pass pc's magazines by and trade one buffer with
 // the depot: the P has no cache in use (pc nil), the class has no magazines, the P's were
-// refused, or another slow path on this P has taken prev out. A pcNew pcache is not
-// bypassed: its magazines are made.
+// refused, or another slow path on this P has taken prev out (and kept it out while this one
+// yielded, see waitPrev). A pcNew pcache is not bypassed: its magazines are made.
+func (pc *pcache) bypassed(sc *sizeClass) bool {
+	return pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag
+}
+
 // waitPrev reports whether a slow path should yield the P and look again, rather than
 // trade one buffer with the depot: another goroutine's slow path on this P has taken prev
 // out (a pipeline's other end, scheduled onto this P while the first waits for a lock) and
@@ -89,10 +93,6 @@ func (pc *pcache) waitPrev(yields *int) bool {
 
 // maxPrevWaits bounds waitPrev's yields per slow path.
 const maxPrevWaits = 2
-
-func (pc *pcache) bypassed(sc *sizeClass) bool {
-	return pc == nil || sc.mag == 0 || pc.state == pcOff || pc.prev == outMag
-}
 
 // takeOutPrev takes the previous magazine out for a slow path that unpins, leaving outMag.
 func (pc *pcache) takeOutPrev() *magazine {
