@@ -32,12 +32,14 @@ func (a addr) bytes(n int) []byte { return unsafe.Slice((*byte)(a.pointer()), n)
 
 // buffer is the buffer at a as Get hands it out, len n and cap c (0 < n <= c), built without
 // the checks of unsafe.Slice or of slicing, whose arguments are known good here (the fast
-// path's cost).
+// path's cost). The struct's first word is an unsafe.Pointer, as a slice's is: so the
+// compiler keeps all three words in registers (with an addr there it built the struct in
+// memory and read the slice back, 6 instructions more per Get+Put).
 func (a addr) buffer(n, c int) []byte {
 	return *(*[]byte)(unsafe.Pointer(&struct {
-		a    addr
+		p    unsafe.Pointer
 		n, c int
-	}{a, n, c}))
+	}{a.pointer(), n, c}))
 }
 
 // addrOfVar is the address of a Go variable, for the records of a zeropool_linecheck build

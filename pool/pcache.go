@@ -48,10 +48,11 @@ type pcache struct {
 
 type pcacheFields struct {
 	// priv is one idle buffer held outside the magazines, as sync.Pool's private: a Get+Put
-	// cycle of one buffer takes it and puts it back there without reaching a magazine. An
-	// empty priv is entry{}; privClosed keeps it shut while the P has no magazines of the
-	// class (Get finds no buffer in it, Put finds it taken), so the fast paths need no check
-	// of their own for that.
+	// cycle of one buffer takes it and puts it back there without reaching a magazine. Its
+	// state says all: 0 is empty (Get empties it by that one word, leaving addr as it was),
+	// privShut keeps it shut while the P has no magazines of the class (Get finds no buffer
+	// in it, Put finds it taken), so the fast paths need no check of their own for that;
+	// anything else is the state byte of the idle buffer at addr (see holds).
 	priv         entry
 	loaded, prev *magazine
 	hits, puts   uint64 // only this P writes them (see bump)
@@ -60,9 +61,15 @@ type pcacheFields struct {
 	state        uint8  // pcNew, pcReady or pcOff
 }
 
-// privClosed is the priv of a P cache that may not hold a buffer (see pcache.priv): Get reads
-// priv.state, Put reads priv.addr.
-var privClosed = entry{addr: 1}
+// privShut is the priv.state of a P cache that may not hold a buffer (see pcache.priv): no
+// state byte is at address 1.
+const privShut addr = 1
+
+// privClosed is the priv of a P cache that may not hold a buffer.
+var privClosed = entry{state: privShut}
+
+// privHolds reports whether priv e holds a buffer (neither empty nor shut).
+func privHolds(e entry) bool { return e.state > privShut }
 
 // A pcache's state (see the protocol above).
 const (
@@ -120,7 +127,7 @@ func (pc *pcache) reset(out []entry) ([]entry, bool) {
 			out = m.drainInto(out)
 		}
 	}
-	if pc.priv.state != 0 {
+	if privHolds(pc.priv) {
 		out = append(out, pc.priv)
 	}
 	held := pc.state == pcReady
@@ -574,5 +581,18 @@ func (p *BufferPool) putClass(ci int, e entry) {
 		m.push(e)
 		p.putBack(ci, m, false, false)
 		return
+	}
+}
+
+// handOut is the part of a fast-path Get that every source of the buffer shares: e, taken
+// from pc (class ci) of this P, is counted and marked out, and remembered as the P's last
+// buffer for the lookup-free Put.
+func (l *local) handOut(pc *pcache, e entry, ci, pid int) {
+	bump(&pc.hits, 1)
+	markOut(e.state)
+	l.last, l.lastCI, l.lastEpoch = e, uint(ci), unmapEpoch.Load()
+	if lineCheck {
+		noteWrite(pid, addrOfVar(&pc.hits), linePCache, e.addr)
+		noteWrite(pid, e.state, lineState, e.addr)
 	}
 }

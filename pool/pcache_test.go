@@ -63,10 +63,10 @@ func TestPcacheReset(t *testing.T) {
 	pc.push(entry{64, 1})
 	pc.push(entry{128, 1})
 	pc.push(entry{192, 1})
-	pc.priv = entry{256, 1}
+	pc.priv = entry{256, 2}
 	out, held := pc.reset(nil)
 	assert.True(t, held)
-	assert.ElementsMatch(t, []entry{{64, 1}, {128, 1}, {192, 1}, {256, 1}}, out)
+	assert.ElementsMatch(t, []entry{{64, 1}, {128, 1}, {192, 1}, {256, 2}}, out)
 	assert.Equal(t, uint8(pcNew), pc.state)
 	assert.Same(t, noMag, pc.loaded)
 	assert.Same(t, noMag, pc.prev)

@@ -68,3 +68,34 @@ func TestGetZeroedAfterDirtyReuse(t *testing.T) {
 		})
 	}
 }
+
+// Buffers put back one after another wait in the P's priv and then its loaded magazine:
+// GetZeroed clears each, whichever of the two it comes from.
+func TestGetZeroedFromPrivAndMagazine(t *testing.T) {
+	oneP(t)
+	p := newPool(t, Config{})
+	const n, size = 4, 4096
+	dirty := map[uintptr]bool{}
+	var out [][]byte
+	for range n {
+		b := p.Get(size)
+		full := b[:cap(b)]
+		for i := range full {
+			full[i] = 0xa5
+		}
+		dirty[addrOf(b)] = true
+		out = append(out, b)
+	}
+	for _, b := range out {
+		require.NoError(t, p.Put(b))
+	}
+	for i := range n {
+		b := p.GetZeroed(size)
+		require.True(t, dirty[addrOf(b)], "Get %d reuses a dirty buffer", i)
+		assert.True(t, allZero(b[:cap(b)]), "Get %d: GetZeroed zeroes the whole buffer", i)
+		out[i] = b
+	}
+	for _, b := range out {
+		require.NoError(t, p.Put(b))
+	}
+}
