@@ -178,13 +178,13 @@ func (pc *pcache) putPriv(e entry, pid int) {
 
 // swapInFull makes the loaded magazine one with a buffer in it, if that can be done inside
 // the caller's pinned section: by swapping in the previous magazine, or by exchanging the
-// previous (empty) one for a full one of class ci's depot, from the first shard (the home
-// shard first) whose lock is free and whose empty list has room (so nothing waits or
-// allocates). It returns the loaded magazine, empty if neither worked. The Get fast path
-// calls it. The other shards matter to a pipeline: its putting P gives full magazines to
-// its own home shard, where the getting P finds them without leaving its pinned section
-// (which would leave its previous magazine taken out, so that another goroutine on the P
-// trades one buffer at a time meanwhile).
+// previous (empty) one, and the loaded one where the shard has two, for full ones of class
+// ci's depot, from the first shard (the home shard first) whose lock is free and whose
+// empty list has room (so nothing waits or allocates). It returns the loaded magazine, empty
+// if neither worked. The Get fast path calls it. The other shards matter to a pipeline: its
+// putting P gives full magazines to its own home shard, where the getting P finds them
+// without leaving its pinned section (which would leave its previous magazine taken out, so
+// that another goroutine on the P trades one buffer at a time meanwhile).
 //
 // The exchange is depot.takeFull written out (with tryLock): a call of its own costs a burst
 // (a swap per M buffers) more instructions.
@@ -211,9 +211,19 @@ func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 		}
 		full := popMagazine(&s.full)
 		s.empty = append(s.empty, pc.prev) // within its capacity
+		n := full.len()
+		// Both of the P's magazines are empty: where the shard has a second full one (and
+		// room for a second empty one), that pair is exchanged too, so that the next
+		// exchange is 2M Gets away rather than M and a burst takes the lock half as often.
+		second := pc.loaded
+		if len(s.full) > 0 && len(s.empty) < cap(s.empty) && second.empty() {
+			s.empty = append(s.empty, second)
+			second = popMagazine(&s.full)
+			n += second.len()
+		}
 		s.mu.unlock()
-		p.idle.releaseDepot(d.bytes(full.len()))
-		pc.prev, pc.loaded = pc.loaded, full
+		p.idle.releaseDepot(d.bytes(n))
+		pc.prev, pc.loaded = second, full
 		return full
 	}
 	return pc.loaded
@@ -221,9 +231,10 @@ func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 
 // swapInEmpty makes the loaded magazine one with room, if that can be done inside the
 // caller's pinned section: by swapping in the previous magazine, or by exchanging the
-// previous (full) one for an empty one of the home shard of class ci's depot where its lock
-// is free, its lists have room and the idle budget admits the full one. It returns the
-// loaded magazine, full if neither worked. The Put fast path calls it.
+// previous (full) one, and the loaded one where both fit, for empty ones of the home shard
+// of class ci's depot where its lock is free, its lists have room and the idle budget
+// admits the full ones. It returns the loaded magazine, full if neither worked. The Put
+// fast path calls it.
 //
 // The exchange is depot.giveFull written out for one shard, as in swapInFull.
 func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
@@ -243,14 +254,31 @@ func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
 	if !s.mu.tryLock() {
 		return pc.loaded
 	}
-	if len(s.empty) == 0 || len(s.full) == cap(s.full) || p.closed.Load() || !p.idle.admitDepot(d.bytes(pc.prev.len())) {
+	if len(s.empty) == 0 || len(s.full) == cap(s.full) || p.closed.Load() {
 		s.mu.unlock()
 		return pc.loaded
 	}
+	// Both of the P's magazines are full: both go to the shard where it has two empty ones
+	// (and room) and the budget admits both, so that the next exchange is 2M Puts away; else
+	// prev alone, where the budget admits it.
+	n := pc.prev.len()
+	both := len(s.empty) > 1 && len(s.full)+1 < cap(s.full) && pc.loaded.full()
+	if !both || !p.idle.admitDepot(d.bytes(n+pc.loaded.len())) {
+		both = false
+		if !p.idle.admitDepot(d.bytes(n)) {
+			s.mu.unlock()
+			return pc.loaded
+		}
+	}
 	empty := popMagazine(&s.empty)
 	s.full = append(s.full, pc.prev) // within its capacity
+	second := pc.loaded
+	if both {
+		s.full = append(s.full, second)
+		second = popMagazine(&s.empty)
+	}
 	s.mu.unlock()
-	pc.prev, pc.loaded = pc.loaded, empty
+	pc.prev, pc.loaded = second, empty
 	return empty
 }
 

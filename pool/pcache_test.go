@@ -112,6 +112,55 @@ func TestPcacheSwapsWithTheDepot(t *testing.T) {
 	p.idle.releaseDepot(d.bytes(2))
 }
 
+// With both of the P's magazines empty (Get) or full (Put), a swap exchanges both with the
+// shard where it can, so that a burst takes the shard's lock once per 2M buffers; the
+// budget counts exactly what moved, and where it admits only one magazine, one moves.
+func TestPcacheSwapsExchangeBothMagazines(t *testing.T) {
+	p := newPool(t, Config{NumShards: 1, LocalCacheSize: 2, MaxIdleBytes: 64 << 20})
+	ci, d, sc, pc := readyPcache(p, 4096)
+	filled := func(base addr) *magazine {
+		m := newMagazine(sc)
+		m.push(entry{base, 1})
+		m.push(entry{base + 4096, 1})
+		return m
+	}
+	f1, f2 := filled(1<<30), filled(1<<30+8192)
+	require.True(t, p.idle.admitDepot(d.bytes(4)))
+	s := &d.shards[0]
+	s.full = append(make([]*magazine, 0, 4), f1, f2)
+	s.empty = make([]*magazine, 0, 4)
+
+	e1, e2 := pc.prev, pc.loaded
+	got := pc.swapInFull(p, ci, 0)
+	assert.Same(t, f2, got, "the shard's top full magazine is loaded")
+	assert.Same(t, f1, pc.prev, "and the one below it is the previous")
+	assert.ElementsMatch(t, []*magazine{e1, e2}, s.empty, "both empty magazines went to the shard")
+	assert.Empty(t, s.full)
+	assert.Zero(t, p.idle.depot.Load(), "the budget no longer counts either")
+
+	// Both full now: swapInEmpty gives both to the shard for its two empty ones.
+	got = pc.swapInEmpty(p, ci, 0)
+	assert.True(t, got.empty())
+	assert.True(t, pc.prev.empty())
+	assert.ElementsMatch(t, []*magazine{f1, f2}, s.full)
+	assert.Empty(t, s.empty)
+	assert.Equal(t, d.bytes(4), p.idle.depot.Load(), "the budget admitted both")
+
+	// A budget with room for one magazine only: one moves, as before the pair exchange.
+	pc.prev, pc.loaded = s.full[0], s.full[1]
+	s.full, s.empty = s.full[:0], append(s.empty, e1, e2)
+	p.idle.releaseDepot(d.bytes(4))
+	room := p.idle.max - d.bytes(2) - p.idle.local.Load() - p.idle.emptySlabs.Load()
+	require.True(t, p.idle.admitDepot(room), "fill the budget up to one magazine")
+	got = pc.swapInEmpty(p, ci, 0)
+	assert.True(t, got.empty())
+	assert.True(t, pc.prev.full(), "the loaded magazine stayed: the budget had room for one")
+	assert.Len(t, s.full, 1)
+	assert.Equal(t, room+d.bytes(2), p.idle.depot.Load())
+	p.idle.releaseDepot(room + d.bytes(2))
+	s.full = s.full[:0]
+}
+
 // A pipeline's putting P gives full magazines to its own home shard: the getting P's
 // pinned swap finds them there, so that its slow path never takes prev out for them.
 func TestPcacheSwapInFullTriesEveryShard(t *testing.T) {
