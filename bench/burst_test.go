@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/bytedance/gopkg/lang/mcache"
@@ -22,6 +23,7 @@ type burstImpl struct {
 
 var burstImpls = []burstImpl{
 	{implMake, wl.BurstMake},
+	{implSyncPoolOneSize, burstSyncPoolOneSize},
 	{implSyncPool, wl.BurstSyncPool},
 	{implLibp2p, burstLibp2p},
 	{implMcache, burstMcache},
@@ -39,6 +41,22 @@ func BenchmarkBurst(b *testing.B) {
 					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/buf")
 				})
 			}
+		}
+	}
+}
+
+// sync.Pool as a user with one size writes it (see hotSyncPoolOneSize).
+func burstSyncPoolOneSize(b *testing.B, size, n int) {
+	sp := sync.Pool{New: func() any { b := make([]byte, size); return &b }}
+	held := make([]*[]byte, n)
+	for i := 0; b.Loop(); i++ {
+		for j := range held {
+			p := sp.Get().(*[]byte)
+			(*p)[0] = byte(i)
+			held[j] = p
+		}
+		for _, p := range held {
+			sp.Put(p)
 		}
 	}
 }

@@ -453,7 +453,7 @@ func (p *BufferPool) Put(buf []byte) error {
 					m := pc.loaded
 					n, items := m.n, m.items
 					if uint(n) >= uint(len(items)) { // full: swapped for one with room where that needs no waiting
-						m = pc.swapInEmpty(p, r.ci, pid&p.shardMask)
+						m = l.c[r.ci&(classSlots-1)].swapInEmpty(p, r.ci, pid&p.shardMask) // not pc: see get
 						n, items = m.n, m.items
 					}
 					if uint(n) < uint(len(items)) {
