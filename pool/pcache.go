@@ -176,6 +176,19 @@ func (pc *pcache) putPriv(e entry, pid int) {
 	}
 }
 
+// handOut is the part of a fast-path Get that every source of the buffer shares: e, taken
+// from pc (class ci) of this P, is counted and marked out, and remembered as the P's last
+// buffer for the lookup-free Put.
+func (l *local) handOut(pc *pcache, e entry, ci, pid int) {
+	bump(&pc.hits, 1)
+	markOut(e.state)
+	l.last, l.lastCI, l.lastEpoch = e, uint(ci), unmapEpoch.Load()
+	if lineCheck {
+		noteWrite(pid, addrOfVar(&pc.hits), linePCache, e.addr)
+		noteWrite(pid, e.state, lineState, e.addr)
+	}
+}
+
 // swapInFull makes the loaded magazine one with a buffer in it, if that can be done inside
 // the caller's pinned section: by swapping in the previous magazine, or by exchanging the
 // previous (empty) one, and the loaded one where the shard has two, for full ones of class
@@ -609,18 +622,5 @@ func (p *BufferPool) putClass(ci int, e entry) {
 		m.push(e)
 		p.putBack(ci, m, false, false)
 		return
-	}
-}
-
-// handOut is the part of a fast-path Get that every source of the buffer shares: e, taken
-// from pc (class ci) of this P, is counted and marked out, and remembered as the P's last
-// buffer for the lookup-free Put.
-func (l *local) handOut(pc *pcache, e entry, ci, pid int) {
-	bump(&pc.hits, 1)
-	markOut(e.state)
-	l.last, l.lastCI, l.lastEpoch = e, uint(ci), unmapEpoch.Load()
-	if lineCheck {
-		noteWrite(pid, addrOfVar(&pc.hits), linePCache, e.addr)
-		noteWrite(pid, e.state, lineState, e.addr)
 	}
 }
