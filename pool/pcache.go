@@ -178,8 +178,10 @@ func (pc *pcache) putPriv(e entry, pid int) {
 
 // handOut is the part of a fast-path Get that every source of the buffer shares: e, taken
 // from pc (class ci) of this P, is counted and marked out, and remembered as the P's last
-// buffer for the lookup-free Put.
-func (l *local) handOut(pc *pcache, e entry, ci, pid int) {
+// buffer for the lookup-free Put; it returns the buffer, len n and cap c. (c is pc.size,
+// read by the caller: an instruction on the call's line, where the compiler can put the
+// inlined call's mark instead of a NOP.)
+func (l *local) handOut(pc *pcache, e entry, ci, pid, n, c int) []byte {
 	bump(&pc.hits, 1)
 	markOut(e.state)
 	l.last, l.lastCI, l.lastEpoch = e, uint(ci), unmapEpoch.Load()
@@ -187,6 +189,7 @@ func (l *local) handOut(pc *pcache, e entry, ci, pid int) {
 		noteWrite(pid, addrOfVar(&pc.hits), linePCache, e.addr)
 		noteWrite(pid, e.state, lineState, e.addr)
 	}
+	return e.addr.buffer(n, c)
 }
 
 // swapInFull makes the loaded magazine one with a buffer in it, if that can be done inside

@@ -243,12 +243,11 @@ func (p *BufferPool) Get(size int) []byte {
 		}
 		if e := pc.priv; privHolds(e) {
 			pc.priv.state = 0
-			l.handOut(pc, e, ci, pid)
+			b := l.handOut(pc, e, ci, pid, size, pc.size)
 			runtime.KeepAlive(p) // a dropped pool's cleanup must not find the buffer idle before it is out
 			if lineCheck {
 				noteWrite(pid, addrOfVar(&pc.priv), linePCache, e.addr)
 			}
-			b := e.addr.buffer(size, pc.size)
 			raceReleaseMerge(l)
 			procUnpin()
 			return b
@@ -262,12 +261,11 @@ func (p *BufferPool) Get(size int) []byte {
 		if uint(n) < uint(len(items)) {
 			e := items[n]
 			m.n = n
-			l.handOut(pc, e, ci, pid)
+			b := l.handOut(pc, e, ci, pid, size, pc.size)
 			runtime.KeepAlive(p)
 			if lineCheck {
 				noteWrite(pid, addrOfVar(&m.n), lineMagazine, e.addr)
 			}
-			b := e.addr.buffer(size, pc.size)
 			raceReleaseMerge(l)
 			procUnpin()
 			return b
@@ -342,12 +340,11 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		// shared tail after either source measured one instruction more per Get+Put.
 		if e := pc.priv; privHolds(e) {
 			pc.priv.state = 0
-			l.handOut(pc, e, ci, pid)
+			b := l.handOut(pc, e, ci, pid, size, pc.size)
 			runtime.KeepAlive(p) // a dropped pool's cleanup must not find the buffer idle before it is out
 			if lineCheck {
 				noteWrite(pid, addrOfVar(&pc.priv), linePCache, e.addr)
 			}
-			b := e.addr.buffer(size, pc.size)
 			raceReleaseMerge(l)
 			procUnpin()
 			if zero {
@@ -366,12 +363,11 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		if uint(n) < uint(len(items)) {
 			e := items[n]
 			m.n = n
-			l.handOut(pc, e, ci, pid)
+			b := l.handOut(pc, e, ci, pid, size, pc.size)
 			runtime.KeepAlive(p)
 			if lineCheck {
 				noteWrite(pid, addrOfVar(&m.n), lineMagazine, e.addr)
 			}
-			b := e.addr.buffer(size, pc.size)
 			raceReleaseMerge(l)
 			procUnpin()
 			if zero {
