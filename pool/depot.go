@@ -34,32 +34,47 @@ type depotShardFields struct {
 }
 
 // spinLock guards a depot shard. Unlike sync.Mutex it can be taken and released inside a
-// pinned section (tryLock never blocks, unlock never wakes anyone), which lets a P exchange
-// a magazine with the depot in the same pinned section that finds its own magazines
-// empty or full. Every critical section is a few pointer moves and never allocates.
+// pinned section (tryLockPinned never blocks, unlockPinned never wakes anyone), which lets a
+// P exchange a magazine with the depot in the same pinned section that finds its own
+// magazines empty or full. Every critical section is a few pointer moves, and every holder
+// is pinned: the slow paths take the lock through lock, which pins them until unlock. So the
+// Go scheduler never deschedules a holder, and a waiter spins on a holder that runs.
 type spinLock struct{ v atomic.Uint32 }
 
-func (l *spinLock) tryLock() bool { return l.v.CompareAndSwap(0, 1) }
+// tryLockPinned takes the lock if it is free; call it pinned, and release it with
+// unlockPinned in the same pinned section.
+func (l *spinLock) tryLockPinned() bool { return l.v.CompareAndSwap(0, 1) }
 
-// lock waits for the lock; call it unpinned only. A holder keeps it for a few pointer moves,
-// so lock first spins, reading, for about as long as that takes when the holder runs on
-// another P; only then does it yield, which would let another goroutine onto this P in the
-// middle of the caller's slow path (a pipeline's other end, which then finds this P's
-// magazine taken out and trades buffers one at a time).
+func (l *spinLock) unlockPinned() { l.v.Store(0) }
+
+// lock pins the caller (call it unpinned) and waits for the lock, spinning, reading, while
+// it is held: its holder, pinned, is running its few pointer moves on another P. Only a
+// holder whose thread the system has descheduled keeps it longer than lockSpins reads;
+// then lock yields the P meanwhile. Before holders were pinned, a shorter spin yielded to
+// holders that the scheduler had descheduled, which let a pipeline's other end onto this P
+// in the middle of the caller's slow path, to find this P's magazine taken out and trade
+// buffers one at a time.
 func (l *spinLock) lock() {
+	procPin()
 	for !l.v.CompareAndSwap(0, 1) {
 		for i := 0; i < lockSpins && l.v.Load() != 0; i++ {
 		}
 		if l.v.Load() != 0 {
+			procUnpin()
 			runtime.Gosched()
+			procPin()
 		}
 	}
 }
 
 // lockSpins is how many times lock reads a held lock before it yields.
-const lockSpins = 200
+const lockSpins = 4000
 
-func (l *spinLock) unlock() { l.v.Store(0) }
+// unlock releases a lock taken by lock, and unpins the caller.
+func (l *spinLock) unlock() {
+	l.v.Store(0)
+	procUnpin()
+}
 
 // depotOf returns the depot of class ci, making it at the class's first use.
 func (p *BufferPool) depotOf(ci int) *depot {

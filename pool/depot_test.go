@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -104,25 +105,36 @@ func TestPreallocate(t *testing.T) {
 	assert.Error(t, small.Preallocate(1<<20, 4), "beyond MaxIdleBytes not all can be kept")
 }
 
-// lock waits for a holder on another goroutine, however long it holds the lock (first
-// spinning, then yielding), and takes it once it is free.
+// lock waits for its holder, spinning: the holder is pinned from lock to unlock, so the
+// waiter, on another P, takes the lock as soon as the holder lets go.
 func TestSpinLockWaitsForItsHolder(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("the waiter needs a P of its own while the holder is pinned")
+	}
 	var l spinLock
-	l.lock()
-	var got atomic.Bool
+	var waiting, got atomic.Bool
 	done := make(chan struct{})
+	l.lock() // pinned from here to unlock: this goroutine does not yield
 	go func() {
+		waiting.Store(true)
 		l.lock()
 		got.Store(true)
 		l.unlock()
 		close(done)
 	}()
-	for range 100 {
-		runtime.Gosched() // long past the spin: the waiter yields meanwhile
+	// Another P starts the waiter; give it a while past that to take the lock if it could.
+	deadline := time.Now().Add(2 * time.Second)
+	for !waiting.Load() && time.Now().Before(deadline) {
 	}
-	assert.False(t, got.Load(), "taken while held")
+	started := waiting.Load()
+	for end := time.Now().Add(5 * time.Millisecond); time.Now().Before(end); {
+	}
+	taken := got.Load()
 	l.unlock()
+	require.True(t, started, "no other P ran the waiter")
+	assert.False(t, taken, "taken while held")
 	<-done
 	assert.True(t, got.Load())
-	assert.True(t, l.tryLock(), "free again")
+	assert.True(t, l.tryLockPinned(), "free again")
+	l.unlockPinned()
 }

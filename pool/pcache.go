@@ -202,7 +202,7 @@ func (l *local) handOut(pc *pcache, e entry, ci, pid, n, c int) []byte {
 // without leaving its pinned section (which would leave its previous magazine taken out, so
 // that another goroutine on the P trades one buffer at a time meanwhile).
 //
-// The exchange is depot.takeFull written out (with tryLock): a call of its own costs a burst
+// The exchange is depot.takeFull written out (with tryLockPinned): a call of its own costs a burst
 // (a swap per M buffers) more instructions.
 func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 	if !pc.prev.empty() {
@@ -218,11 +218,11 @@ func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 	}
 	for i := range d.shards {
 		s := &d.shards[(home+i)&d.mask]
-		if !s.mu.tryLock() {
+		if !s.mu.tryLockPinned() {
 			continue
 		}
 		if len(s.full) == 0 || len(s.empty) == cap(s.empty) {
-			s.mu.unlock()
+			s.mu.unlockPinned()
 			continue
 		}
 		full := popMagazine(&s.full)
@@ -237,7 +237,7 @@ func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 			second = popMagazine(&s.full)
 			n += second.len()
 		}
-		s.mu.unlock()
+		s.mu.unlockPinned()
 		p.idle.releaseDepot(d.bytes(n))
 		pc.prev, pc.loaded = second, full
 		return full
@@ -252,7 +252,8 @@ func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 // admits the full ones. It returns the loaded magazine, full if neither worked. The Put
 // fast path calls it.
 //
-// The exchange is depot.giveFull written out for one shard, as in swapInFull.
+// The exchange is depot.giveFull written out for one shard (with tryLockPinned), as in
+// swapInFull.
 func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
 	if q := pc.prev; q.empty() && !q.full() {
 		pc.loaded, pc.prev = q, pc.loaded
@@ -267,11 +268,11 @@ func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
 		return pc.loaded
 	}
 	s := &d.shards[home&d.mask]
-	if !s.mu.tryLock() {
+	if !s.mu.tryLockPinned() {
 		return pc.loaded
 	}
 	if len(s.empty) == 0 || len(s.full) == cap(s.full) || p.closed.Load() {
-		s.mu.unlock()
+		s.mu.unlockPinned()
 		return pc.loaded
 	}
 	// Both of the P's magazines are full: both go to the shard where it has two empty ones
@@ -282,7 +283,7 @@ func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
 	if !both || !p.idle.admitDepot(d.bytes(n+pc.loaded.len())) {
 		both = false
 		if !p.idle.admitDepot(d.bytes(n)) {
-			s.mu.unlock()
+			s.mu.unlockPinned()
 			return pc.loaded
 		}
 	}
@@ -293,7 +294,7 @@ func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
 		s.full = append(s.full, second)
 		second = popMagazine(&s.empty)
 	}
-	s.mu.unlock()
+	s.mu.unlockPinned()
 	pc.prev, pc.loaded = second, empty
 	return empty
 }

@@ -173,11 +173,11 @@ func TestPcacheSwapInFullTriesEveryShard(t *testing.T) {
 		d.shards[i].empty = make([]*magazine, 0, 4)
 	}
 	d.shards[2].full = append(make([]*magazine, 0, 4), full)
-	require.True(t, d.shards[1].mu.tryLock(), "a shard whose lock is taken is passed by")
+	require.True(t, d.shards[1].mu.tryLockPinned(), "a shard whose lock is taken is passed by")
 
 	empty := pc.prev
 	got := pc.swapInFull(p, ci, 1)
-	d.shards[1].mu.unlock()
+	d.shards[1].mu.unlockPinned()
 	assert.Same(t, full, got, "the full magazine of another shard")
 	assert.Equal(t, []*magazine{empty}, d.shards[2].empty, "the empty one went where the full one was")
 	assert.Zero(t, p.idle.depot.Load())
