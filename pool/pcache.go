@@ -452,16 +452,53 @@ func (p *BufferPool) countGetUnpinned(ci int, hit bool) {
 
 // pinForSlowPath is pinCache for a slow path: while another goroutine's slow path on this P
 // has the class's previous magazine taken out, it yields the P to it (twice at most, see
-// waitPrev) and pins again.
+// waitPrev) and pins again. A magazine still out after that may never come back: its taker
+// may have moved to another P, where its putBack gives the magazine to the depot, and this
+// P's pair would work no more until Trim (every later slow path here trading one buffer at
+// a time). So the P takes an empty magazine in its place, the depot's or a new one; a taker
+// that does come back finds the slot filled and gives its magazine to the depot, as one that
+// moved does.
 func (p *BufferPool) pinForSlowPath(ci int) (pc *pcache, l *local, home int) {
+	var spare *magazine
 	for yields := 0; ; {
 		pc, l, home = p.pinCache(ci)
-		if !pc.waitPrev(&yields) {
+		if pc.waitPrev(&yields) {
+			unpin(l)
+			runtime.Gosched()
+			continue
+		}
+		if pc == nil || pc.prev != outMag {
+			return pc, l, home
+		}
+		if spare == nil {
+			spare = p.emptyFromDepot(ci, home)
+		}
+		if spare != nil {
+			pc.prev = spare
 			return pc, l, home
 		}
 		unpin(l)
-		runtime.Gosched()
+		spare = newMagazine(&p.classes[ci]) // unpinned: it allocates
 	}
+}
+
+// emptyFromDepot takes an empty magazine of class ci from the home shard of its depot where
+// its lock is free and it has one, else returns nil. Call it pinned.
+func (p *BufferPool) emptyFromDepot(ci, home int) *magazine {
+	d := p.classes[ci&(classSlots-1)].depot.Load()
+	if d == nil {
+		return nil
+	}
+	s := &d.shards[home&d.mask]
+	if !s.mu.tryLockPinned() {
+		return nil
+	}
+	var m *magazine
+	if len(s.empty) > 0 {
+		m = popMagazine(&s.empty)
+	}
+	s.mu.unlockPinned()
+	return m
 }
 
 // getClass takes a buffer of class ci for getSlow and counts the Get. fresh tells memory

@@ -215,3 +215,52 @@ func readyPcache(p *BufferPool, size int) (int, *depot, *sizeClass, *pcache) {
 	pc.loaded, pc.prev, pc.state = newMagazine(sc), newMagazine(sc), pcReady
 	return ci, p.depotOf(ci), sc, pc
 }
+
+// A previous magazine taken out whose taker never comes back to this P (it moved to another
+// one) does not leave the P's pair disabled: after its yields a slow path puts an empty
+// magazine in the slot, and the taker's late putBack gives its magazine to the depot.
+func TestPcacheReclaimsPrevTakenOutForGood(t *testing.T) {
+	oneP(t)
+	p := newPool(t, Config{LocalCacheSize: 4})
+	const size = 64 << 10
+	require.NoError(t, p.Put(p.Get(size))) // the class's magazines on this P
+	ci := classOf(size)
+	pc, l, _ := p.pinCache(ci)
+	require.NotNil(t, pc)
+	require.Equal(t, uint8(pcReady), pc.state)
+	orphan := pc.takeOutPrev()
+	unpin(l)
+
+	pc, l, _ = p.pinForSlowPath(ci)
+	prev := pc.prev
+	bypassed := pc.bypassed(&p.classes[ci])
+	unpin(l)
+	assert.NotSame(t, outMag, prev, "the slot taken out for good is filled again")
+	assert.True(t, prev.empty() && !prev.full(), "with an empty magazine")
+	assert.False(t, bypassed, "the P's magazines work again")
+
+	d := p.depotOf(ci)
+	empties := func() (n int) {
+		for i := range d.shards {
+			s := &d.shards[i]
+			s.mu.lock()
+			n += len(s.empty)
+			s.mu.unlock()
+		}
+		return n
+	}
+	before := empties()
+	p.putBack(ci, orphan, false, false)
+	assert.Equal(t, before+1, empties(), "the late magazine went to the depot")
+
+	bufs := make([][]byte, 20)
+	for i := range bufs {
+		bufs[i] = p.Get(size)
+	}
+	for _, b := range bufs {
+		require.NoError(t, p.Put(b))
+	}
+	st := p.Stats()
+	assert.Equal(t, st.Gets, st.Puts)
+	assert.Zero(t, st.InUse)
+}
