@@ -9,8 +9,9 @@ import (
 // loaded and a previous magazine (Bonwick and Adams, "Magazines and Vmem", 2001). Get pops
 // from the loaded one and Put pushes onto it; when it is empty (Get) or full (Put) and the
 // previous one is full (Get) or empty (Put), the two swap, which costs nothing; only when
-// both are empty or both full does the P exchange a whole magazine with its class's depot,
-// in one short critical section. So a burst of any length costs one lock per M buffers.
+// both are empty or both full does the P exchange them with its class's depot (both at once
+// where the shard has two), in one short critical section. So a burst of any length costs one
+// lock per 2M buffers.
 //
 // The protocol, stated here once. A pcache is touched only by the goroutine pinned to its P
 // (pinCache ... unpin, procPin underneath), so its fields need no lock, and each change of
@@ -32,7 +33,8 @@ import (
 // (bypassed sends it to the depot one buffer at a time) and the fast paths pass outMag by
 // (it is empty and full). Where prev is no longer outMag when the magazine comes back (the
 // goroutine moved to another P, or Trim reset the cache meanwhile), the magazine goes to
-// the depot instead.
+// the depot instead. A slot left outMag by a goroutine that moved would never be restored:
+// a slow path that still finds it outMag after waiting fills it (pinForSlowPath).
 //
 // drainLocals (Trim, Close) empties every pcache and resets it to pcNew, releasing its
 // pair's reservation, after the cache barrier (setCaches, drain.go) has made sure no
