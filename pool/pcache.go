@@ -189,7 +189,7 @@ func (pc *pcache) putPriv(e entry, pid int) {
 // inlined call's mark instead of a NOP.)
 func (l *local) handOut(pc *pcache, e entry, ci, pid, n, c int) []byte {
 	// bump written out (raceEnabled is a constant): an inlined call whose line has no
-	// instruction of its own costs a NOP for its mark, 1 of the 165 per Get+Put.
+	// instruction of its own costs a NOP for its mark, one instruction per Get+Put.
 	if raceEnabled {
 		bump(&pc.hits, 1)
 	} else {
@@ -214,8 +214,8 @@ func (l *local) handOut(pc *pcache, e entry, ci, pid, n, c int) []byte {
 // without leaving its pinned section (which would leave its previous magazine taken out, so
 // that another goroutine on the P trades one buffer at a time meanwhile).
 //
-// The exchange is depot.takeFull written out (with tryLockPinned): a call of its own costs a burst
-// (a swap per M buffers) more instructions.
+// The exchange is depot.takeFull written out (with tryLockPinned): a call of its own costs
+// a burst (a swap per 2M buffers) more instructions.
 func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 	if !pc.prev.empty() {
 		pc.loaded, pc.prev = pc.prev, pc.loaded
