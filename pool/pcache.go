@@ -259,15 +259,13 @@ func (pc *pcache) swapInFull(p *BufferPool, ci, home int) *magazine {
 
 // swapInEmpty makes the loaded magazine one with room, if that can be done inside the
 // caller's pinned section: by swapping in the previous magazine, or by exchanging the
-// previous (full) one, and the loaded one where both fit, for empty ones of class ci's
-// depot, from the first shard (the home shard first) whose lock is free and whose lists have
-// room, where the idle budget admits the full ones. It returns the loaded magazine, full if
-// neither worked. The Put fast path calls it. The other shards matter to a pipeline: its
-// getting P leaves its empty magazines where it found full ones, which need not be this P's
-// home shard (counted over a handoff of 6,000,000 buffers: 20,000 Puts went to the slow path
-// for want of an empty magazine at home, 35 with every shard tried).
+// previous (full) one, and the loaded one where both fit, for empty ones of the home shard
+// of class ci's depot where its lock is free, its lists have room and the idle budget
+// admits the full ones. It returns the loaded magazine, full if neither worked. The Put
+// fast path calls it.
 //
-// The exchange is depot.giveFull written out (with tryLockPinned), as in swapInFull.
+// The exchange is depot.giveFull written out for one shard (with tryLockPinned), as in
+// swapInFull.
 func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
 	if q := pc.prev; q.empty() && !q.full() {
 		pc.loaded, pc.prev = q, pc.loaded
@@ -281,43 +279,36 @@ func (pc *pcache) swapInEmpty(p *BufferPool, ci, home int) *magazine {
 	if d == nil {
 		return pc.loaded
 	}
-	for i := range d.shards {
-		s := &d.shards[(home+i)&d.mask]
-		if !s.mu.tryLockPinned() {
-			continue
-		}
-		if len(s.empty) == 0 || len(s.full) == cap(s.full) {
-			s.mu.unlockPinned()
-			continue
-		}
-		if p.closed.Load() { // checked under the lock: Close empties each shard under it
+	s := &d.shards[home&d.mask]
+	if !s.mu.tryLockPinned() {
+		return pc.loaded
+	}
+	if len(s.empty) == 0 || len(s.full) == cap(s.full) || p.closed.Load() {
+		s.mu.unlockPinned()
+		return pc.loaded
+	}
+	// Both of the P's magazines are full: both go to the shard where it has two empty ones
+	// (and room) and the budget admits both, so that the next exchange is 2M Puts away; else
+	// prev alone, where the budget admits it.
+	n := pc.prev.len()
+	both := len(s.empty) > 1 && len(s.full)+1 < cap(s.full) && pc.loaded.full()
+	if !both || !p.idle.admitDepot(d.bytes(n+pc.loaded.len())) {
+		both = false
+		if !p.idle.admitDepot(d.bytes(n)) {
 			s.mu.unlockPinned()
 			return pc.loaded
 		}
-		// Both of the P's magazines are full: both go to the shard where it has two empty
-		// ones (and room) and the budget admits both, so that the next exchange is 2M Puts
-		// away; else prev alone, where the budget admits it.
-		n := pc.prev.len()
-		both := len(s.empty) > 1 && len(s.full)+1 < cap(s.full) && pc.loaded.full()
-		if !both || !p.idle.admitDepot(d.bytes(n+pc.loaded.len())) {
-			both = false
-			if !p.idle.admitDepot(d.bytes(n)) {
-				s.mu.unlockPinned()
-				return pc.loaded // the budget is the pool's: no other shard can take them either
-			}
-		}
-		empty := popMagazine(&s.empty)
-		s.full = append(s.full, pc.prev) // within its capacity
-		second := pc.loaded
-		if both {
-			s.full = append(s.full, second)
-			second = popMagazine(&s.empty)
-		}
-		s.mu.unlockPinned()
-		pc.prev, pc.loaded = second, empty
-		return empty
 	}
-	return pc.loaded
+	empty := popMagazine(&s.empty)
+	s.full = append(s.full, pc.prev) // within its capacity
+	second := pc.loaded
+	if both {
+		s.full = append(s.full, second)
+		second = popMagazine(&s.empty)
+	}
+	s.mu.unlockPinned()
+	pc.prev, pc.loaded = second, empty
+	return empty
 }
 
 // local is one P's cache: a pcache per class, touched only by the goroutine running on that P

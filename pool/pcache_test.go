@@ -188,33 +188,6 @@ func TestPcacheSwapInFullTriesEveryShard(t *testing.T) {
 	assert.Equal(t, []*magazine{empty}, d.shards[2].empty)
 }
 
-// The putting side of a pipeline: its P's full magazines go to the first shard with an empty
-// one, which need not be its home shard (the getting P leaves its empties where it found the
-// full ones), so that its Put does not leave its pinned section for one.
-func TestPcacheSwapInEmptyTriesEveryShard(t *testing.T) {
-	p := newPool(t, Config{NumShards: 4, LocalCacheSize: 2})
-	ci, d, sc, pc := readyPcache(p, 4096)
-	for i := range d.shards {
-		d.shards[i].full = make([]*magazine, 0, 4)
-	}
-	empty := newMagazine(sc)
-	d.shards[2].empty = append(make([]*magazine, 0, 4), empty)
-	pc.prev.push(entry{1 << 30, 1})
-	pc.prev.push(entry{1<<30 + 4096, 1})
-	full := pc.prev
-	pc.loaded.push(entry{1<<30 + 8192, 1})
-	pc.loaded.push(entry{1<<30 + 12288, 1})
-	require.True(t, d.shards[1].mu.tryLockPinned(), "a shard whose lock is taken is passed by")
-
-	got := pc.swapInEmpty(p, ci, 1)
-	d.shards[1].mu.unlockPinned()
-	assert.Same(t, empty, got, "the empty magazine of another shard")
-	assert.Equal(t, []*magazine{full}, d.shards[2].full, "the full one went where the empty one was")
-	assert.Equal(t, d.bytes(2), p.idle.depot.Load())
-	d.shards[2].full = d.shards[2].full[:0]
-	p.idle.releaseDepot(d.bytes(2))
-}
-
 // A slow path that finds prev taken out by another goroutine on its P yields twice before it
 // trades one buffer with the depot; otherwise it does not wait at all.
 func TestPcacheWaitPrev(t *testing.T) {
