@@ -33,8 +33,9 @@ import (
 // (bypassed sends it to the depot one buffer at a time) and the fast paths pass outMag by
 // (it is empty and full). Where prev is no longer outMag when the magazine comes back (the
 // goroutine moved to another P, or Trim reset the cache meanwhile), the magazine goes to
-// the depot instead. A slot left outMag by a goroutine that moved would never be restored:
-// a slow path that still finds it outMag after waiting fills it (pinForSlowPath).
+// the depot instead. A magazine comes back only to the P it was taken from: one whose
+// goroutine moved goes to the depot, and putBack then tells the first P (local.orphaned),
+// whose next slow path fills the slot it left outMag (pinForSlowPath).
 //
 // drainLocals (Trim, Close) empties every pcache and resets it to pcNew, releasing its
 // pair's reservation, after the cache barrier (setCaches, drain.go) has made sure no
@@ -319,7 +320,14 @@ type local struct {
 
 	c      [classSlots]pcache
 	misses [classSlots]uint64 // Gets that carved fresh memory, per class; off the fast paths' lines
-	_      [128]byte          // no false sharing with the next P's cache (nor its adjacent-line prefetch)
+
+	// outGen numbers, per class, the times a slow path took this P's previous magazine out
+	// (noteTakeOut); only this P writes it. orphaned is the number of such a magazine that
+	// came back on another P and went to the depot instead (putBack, on that P): the slot
+	// it left outMag here will not be restored, and pinForSlowPath fills it.
+	outGen   [classSlots]uint32
+	orphaned [classSlots]atomic.Uint32
+	_        [128]byte // no false sharing with the next P's cache (nor its adjacent-line prefetch)
 }
 
 type localHead struct {
@@ -464,34 +472,52 @@ func (p *BufferPool) countGetUnpinned(ci int, hit bool) {
 
 // pinForSlowPath is pinCache for a slow path: while another goroutine's slow path on this P
 // has the class's previous magazine taken out, it yields the P to it (twice at most, see
-// waitPrev) and pins again. A magazine still out after that may never come back: its taker
-// may have moved to another P, where its putBack gives the magazine to the depot, and this
-// P's pair would work no more until Trim (every later slow path here trading one buffer at
-// a time). So the P takes an empty magazine in its place, the depot's or a new one; a taker
-// that does come back finds the slot filled and gives its magazine to the depot, as one that
-// moved does.
+// waitPrev) and pins again. Where that slow path has finished on another P instead (its
+// goroutine moved; see putBack), the magazine is in the depot and will not come back: the
+// P takes an empty magazine in its place, the depot's or a new one, so that its pair works
+// again rather than sending every later slow path here to the depot one buffer at a time.
 func (p *BufferPool) pinForSlowPath(ci int) (pc *pcache, l *local, home int) {
 	var spare *magazine
 	for yields := 0; ; {
 		pc, l, home = p.pinCache(ci)
-		if pc.waitPrev(&yields) {
+		if pc != nil && pc.prev == outMag && l.prevOrphaned(ci) {
+			if spare == nil {
+				spare = p.emptyFromDepot(ci, home)
+			}
+			if spare != nil {
+				pc.prev = spare
+				return pc, l, home
+			}
 			unpin(l)
-			runtime.Gosched()
+			spare = newMagazine(&p.classes[ci]) // unpinned: it allocates
 			continue
 		}
-		if pc == nil || pc.prev != outMag {
-			return pc, l, home
-		}
-		if spare == nil {
-			spare = p.emptyFromDepot(ci, home)
-		}
-		if spare != nil {
-			pc.prev = spare
+		if !pc.waitPrev(&yields) {
 			return pc, l, home
 		}
 		unpin(l)
-		spare = newMagazine(&p.classes[ci]) // unpinned: it allocates
+		runtime.Gosched()
 	}
+}
+
+// takenOut is where a slow path took a previous magazine out: the P's cache and the number
+// of the take-out there (local.outGen).
+type takenOut struct {
+	l   *local
+	gen uint32
+}
+
+// noteTakeOut numbers a take-out of class ci's previous magazine from this P's cache (call
+// it pinned, with takeOutPrev) and returns where it was.
+func (l *local) noteTakeOut(ci int) takenOut {
+	l.outGen[ci&(classSlots-1)]++
+	return takenOut{l, l.outGen[ci&(classSlots-1)]}
+}
+
+// prevOrphaned reports whether the last take-out of class ci's previous magazine here came
+// back on another P (call it pinned).
+func (l *local) prevOrphaned(ci int) bool {
+	return l.orphaned[ci&(classSlots-1)].Load() == l.outGen[ci&(classSlots-1)]
 }
 
 // emptyFromDepot takes an empty magazine of class ci from the home shard of its depot where
@@ -545,10 +571,10 @@ func (p *BufferPool) getClass(ci int) (e entry, fresh bool, err error) {
 			unpin(l)
 			return e, false, nil
 		}
-		m := pc.takeOutPrev()
+		m, from := pc.takeOutPrev(), l.noteTakeOut(ci)
 		unpin(l)
 		if full := p.depotOf(ci).takeFull(m, home); full != nil {
-			return p.putBack(ci, full, true, true), false, nil
+			return p.putBack(ci, full, true, true, from), false, nil
 		}
 		// Fill m from the slabs: one buffer for this Get, and as many more free slots of
 		// the same slab as m holds, for the next Gets.
@@ -556,11 +582,11 @@ func (p *BufferPool) getClass(ci int) (e entry, fresh bool, err error) {
 		e, fresh, n, err = p.carve(ci, home, m.items[:len(m.items)-1])
 		m.fill(n)
 		if err != nil {
-			p.putBack(ci, m, false, false)
+			p.putBack(ci, m, false, false, from)
 			return entry{}, false, err
 		}
 		m.push(e)
-		return p.putBack(ci, m, true, !fresh), fresh, nil
+		return p.putBack(ci, m, true, !fresh, from), fresh, nil
 	}
 }
 
@@ -578,28 +604,35 @@ func (p *BufferPool) getOne(ci, home int) (entry, bool, error) {
 	return e, fresh, err
 }
 
-// putBack returns a magazine that a slow path took out to the slot outMag marks in the
-// current P's cache: as the loaded magazine, the loaded one becoming the previous. With get
-// set it first pops the Get's buffer from the magazine and counts the Get (a hit when hit is
-// set), in the same pinned section. Where no slot is marked (the goroutine moved to another P, or Trim emptied the caches
-// meanwhile) the magazine goes to the depot instead.
-func (p *BufferPool) putBack(ci int, m *magazine, get, hit bool) (e entry) {
+// putBack returns a magazine that a slow path took out (from) to the slot outMag marks in
+// that P's cache, if the goroutine still runs there: as the loaded magazine, the loaded one
+// becoming the previous. With get set it first pops the Get's buffer from the magazine and
+// counts the Get (a hit when hit is set), in the same pinned section. Where the slot is gone
+// (Trim emptied the caches meanwhile) or the goroutine moved to another P, the magazine goes
+// to the depot instead; in the second case the first P is told, so that it fills its slot.
+func (p *BufferPool) putBack(ci int, m *magazine, get, hit bool, from takenOut) (e entry) {
 	pc, l, home := p.pinCache(ci)
 	if get {
 		e = m.pop()
 		p.countGet(pc, l, ci, hit)
 	}
-	if pc.restorePrev(m) {
+	if l == from.l && pc.restorePrev(m) {
 		unpin(l)
 		return e
 	}
 	unpin(l)
-	if m.empty() {
-		p.depotOf(ci).giveEmpty(m, home)
-		return e
-	}
 	d := p.depotOf(ci)
-	d.giveEmpty(d.giveFull(m, home), home)
+	if m.empty() {
+		d.giveEmpty(m, home)
+	} else {
+		d.giveEmpty(d.giveFull(m, home), home)
+	}
+	if l != from.l && from.l != nil {
+		// After the depot has the magazine (its buffers are counted there now, or released):
+		// only then may the first P fill the slot, or its cache could hold more than its
+		// reservation while this magazine was still out.
+		from.l.orphaned[ci&(classSlots-1)].Store(from.gen)
+	}
 	return e
 }
 
@@ -668,12 +701,12 @@ func (p *BufferPool) putClass(ci int, e entry) {
 			unpin(l)
 			return
 		}
-		m := pc.takeOutPrev()
+		m, from := pc.takeOutPrev(), l.noteTakeOut(ci)
 		p.countPut(pc, ci)
 		unpin(l)
 		m = p.depotOf(ci).giveFull(m, home)
 		m.push(e)
-		p.putBack(ci, m, false, false)
+		p.putBack(ci, m, false, false, from)
 		return
 	}
 }

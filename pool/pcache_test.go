@@ -216,29 +216,16 @@ func readyPcache(p *BufferPool, size int) (int, *depot, *sizeClass, *pcache) {
 	return ci, p.depotOf(ci), sc, pc
 }
 
-// A previous magazine taken out whose taker never comes back to this P (it moved to another
-// one) does not leave the P's pair disabled: after its yields a slow path puts an empty
-// magazine in the slot, and the taker's late putBack gives its magazine to the depot.
+// A previous magazine taken out whose slow path finished on another P (its goroutine moved)
+// goes to the depot, and the P it came from is told; that P's next slow path then fills the
+// slot with an empty magazine, so that its pair works again. A magazine still out on a live
+// slow path is not replaced: the P's cache could then hold more than its reservation.
 func TestPcacheReclaimsPrevTakenOutForGood(t *testing.T) {
 	oneP(t)
 	p := newPool(t, Config{LocalCacheSize: 4})
 	const size = 64 << 10
 	require.NoError(t, p.Put(p.Get(size))) // the class's magazines on this P
 	ci := classOf(size)
-	pc, l, _ := p.pinCache(ci)
-	require.NotNil(t, pc)
-	require.Equal(t, uint8(pcReady), pc.state)
-	orphan := pc.takeOutPrev()
-	unpin(l)
-
-	pc, l, _ = p.pinForSlowPath(ci)
-	prev := pc.prev
-	bypassed := pc.bypassed(&p.classes[ci])
-	unpin(l)
-	assert.NotSame(t, outMag, prev, "the slot taken out for good is filled again")
-	assert.True(t, prev.empty() && !prev.full(), "with an empty magazine")
-	assert.False(t, bypassed, "the P's magazines work again")
-
 	d := p.depotOf(ci)
 	empties := func() (n int) {
 		for i := range d.shards {
@@ -249,9 +236,48 @@ func TestPcacheReclaimsPrevTakenOutForGood(t *testing.T) {
 		}
 		return n
 	}
+	takeOut := func() (*magazine, takenOut) {
+		pc, l, _ := p.pinCache(ci)
+		require.NotNil(t, pc)
+		require.Equal(t, uint8(pcReady), pc.state)
+		m, from := pc.takeOutPrev(), l.noteTakeOut(ci)
+		unpin(l)
+		return m, from
+	}
+	loadedNow := func() *magazine {
+		pc, l, _ := p.pinCache(ci)
+		defer unpin(l)
+		return pc.loaded
+	}
+
+	// Out on a live slow path: the slot stays taken, and the magazine comes back to it.
+	m, from := takeOut()
+	pc, l, _ := p.pinForSlowPath(ci)
+	live := pc.prev
+	unpin(l)
+	assert.Same(t, outMag, live, "a magazine a live slow path holds is not replaced")
+	p.putBack(ci, m, false, false, from)
+	assert.Same(t, m, loadedNow(), "back on its own P it is restored, as the loaded magazine")
+
+	// Back on another P: the magazine goes to the depot and the P it came from is told.
+	m, from = takeOut()
+	elsewhere := takenOut{l: newLocal(), gen: 7}
+	elsewhere.l.outGen[ci] = 7
 	before := empties()
-	p.putBack(ci, orphan, false, false)
-	assert.Equal(t, before+1, empties(), "the late magazine went to the depot")
+	p.putBack(ci, m, false, false, elsewhere) // this P is not elsewhere's: as if it had moved
+	assert.Equal(t, before+1, empties(), "the magazine that came back elsewhere went to the depot")
+	assert.True(t, elsewhere.l.prevOrphaned(ci), "and the P it came from was told")
+
+	// This P's own slot is still outMag: told so (as the other P would), it fills the slot.
+	assert.False(t, from.l.prevOrphaned(ci))
+	from.l.orphaned[ci].Store(from.gen)
+	pc, l, _ = p.pinForSlowPath(ci)
+	prev := pc.prev
+	bypassed := pc.bypassed(&p.classes[ci])
+	unpin(l)
+	assert.NotSame(t, outMag, prev, "the orphaned slot is filled again")
+	assert.True(t, prev.empty() && !prev.full(), "with an empty magazine")
+	assert.False(t, bypassed, "the P's magazines work again")
 
 	bufs := make([][]byte, 20)
 	for i := range bufs {
@@ -263,4 +289,5 @@ func TestPcacheReclaimsPrevTakenOutForGood(t *testing.T) {
 	st := p.Stats()
 	assert.Equal(t, st.Gets, st.Puts)
 	assert.Zero(t, st.InUse)
+	assert.LessOrEqual(t, st.IdleBytes, p.Config().MaxIdleBytes)
 }

@@ -234,7 +234,7 @@ func (p *BufferPool) Get(size int) []byte {
 		l := ls[pid]
 		raceAcquire(l)
 		pc := &l.c[ci]
-		if p.tracking {
+		if p.tracking && l != unusedLocal { // unusedLocal is shared by every P: never written
 			if pc.track--; pc.track == 0 {
 				raceReleaseMerge(l)
 				procUnpin()
@@ -270,7 +270,7 @@ func (p *BufferPool) Get(size int) []byte {
 			procUnpin()
 			return b
 		}
-		if p.tracking {
+		if p.tracking && l != unusedLocal { // unusedLocal is shared by every P: never written
 			pc.track++
 		}
 		raceReleaseMerge(l)
@@ -328,7 +328,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		// With Config.TrackRate, the P's countdown to its next tracked Get reaching zero
 		// sends this Get to the slow path, which tracks it; a Get that goes there for want of
 		// a buffer takes its count back, so that sampleSlow counts it once.
-		if p.tracking {
+		if p.tracking && l != unusedLocal { // unusedLocal is shared by every P: never written
 			if pc.track--; pc.track == 0 {
 				raceReleaseMerge(l)
 				procUnpin()
@@ -375,7 +375,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			}
 			return b, nil
 		}
-		if p.tracking {
+		if p.tracking && l != unusedLocal { // unusedLocal is shared by every P: never written
 			pc.track++ // not served here: the slow path counts this Get (see sampleSlow)
 		}
 		raceReleaseMerge(l)
