@@ -27,7 +27,7 @@ type depotShard struct {
 }
 
 type depotShardFields struct {
-	mu    spinLock // guards the three lists; taken for a few pointer moves, never allocating
+	mu    spinLock // guards the three lists; taken for a few pointer moves (see spinLock)
 	full  []*magazine
 	empty []*magazine
 	loose []entry
@@ -38,7 +38,10 @@ type depotShardFields struct {
 // P exchange a magazine with the depot in the same pinned section that finds its own
 // magazines empty or full. Every critical section is a few pointer moves, and every holder
 // is pinned: the slow paths take the lock through lock, which pins them until unlock. So the
-// Go scheduler never deschedules a holder, and a waiter spins on a holder that runs.
+// Go scheduler never deschedules a holder, and a waiter spins on a holder that runs. The
+// pinned swaps append only within a list's capacity; the slow paths' appends may grow a
+// list, an allocation the runtime allows while pinned (it skips GC assists there), and
+// drainInto's (Trim, Close) copies a whole shard out under the lock.
 type spinLock struct{ v atomic.Uint32 }
 
 // tryLockPinned takes the lock if it is free; call it pinned, and release it with
