@@ -181,6 +181,21 @@ func (d *depot) takeEmpty(home int) *magazine {
 	return newMagazine(d.sc)
 }
 
+// tryTakeEmpty takes an empty magazine from the home shard where its lock is free and it
+// has one, else returns nil: takeEmpty for a caller that is pinned and may not wait.
+func (d *depot) tryTakeEmpty(home int) *magazine {
+	s := &d.shards[home&d.mask]
+	if !s.mu.tryLockPinned() {
+		return nil
+	}
+	var m *magazine
+	if len(s.empty) > 0 {
+		m = popMagazine(&s.empty)
+	}
+	s.mu.unlockPinned()
+	return m
+}
+
 // giveEmpty keeps an empty magazine for a P to fill later.
 func (d *depot) giveEmpty(m *magazine, home int) {
 	if m == nil || len(m.items) == 0 {

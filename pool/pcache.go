@@ -55,7 +55,7 @@ type pcacheFields struct {
 	// state says all: 0 is empty (Get empties it by that one word, leaving addr as it was),
 	// privShut keeps it shut while the P has no magazines of the class (Get finds no buffer
 	// in it, Put finds it taken), so the fast paths need no check of their own for that;
-	// anything else is the state byte of the idle buffer at addr (see holds).
+	// anything else is the state byte of the idle buffer at addr (see privHolds).
 	priv         entry
 	loaded, prev *magazine
 	hits, puts   uint64 // only this P writes them (see bump)
@@ -322,7 +322,7 @@ type local struct {
 	misses [classSlots]uint64 // Gets that carved fresh memory, per class; off the fast paths' lines
 
 	// outGen numbers, per class, the times a slow path took this P's previous magazine out
-	// (noteTakeOut); only this P writes it. orphaned is the number of such a magazine that
+	// (local.takeOutPrev); only this P writes it. orphaned is the number of such a magazine that
 	// came back on another P and went to the depot instead (putBack, on that P): the slot
 	// it left outMag here will not be restored, and pinForSlowPath fills it.
 	outGen   [classSlots]uint32
@@ -481,8 +481,8 @@ func (p *BufferPool) pinForSlowPath(ci int) (pc *pcache, l *local, home int) {
 	for yields := 0; ; {
 		pc, l, home = p.pinCache(ci)
 		if pc != nil && pc.prev == outMag && l.prevOrphaned(ci) {
-			if spare == nil {
-				spare = p.emptyFromDepot(ci, home)
+			if d := p.classes[ci].depot.Load(); spare == nil && d != nil {
+				spare = d.tryTakeEmpty(home) // the magazine given to the depot, most likely
 			}
 			if spare != nil {
 				pc.prev = spare
@@ -507,36 +507,18 @@ type takenOut struct {
 	gen uint32
 }
 
-// noteTakeOut numbers a take-out of class ci's previous magazine from this P's cache (call
-// it pinned, with takeOutPrev) and returns where it was.
-func (l *local) noteTakeOut(ci int) takenOut {
+// takeOutPrev takes class ci's previous magazine out of this P's cache pc for a slow path
+// (pcache.takeOutPrev), numbering the take-out, and returns the magazine and where it was
+// taken, for putBack. Call it pinned.
+func (l *local) takeOutPrev(pc *pcache, ci int) (*magazine, takenOut) {
 	l.outGen[ci&(classSlots-1)]++
-	return takenOut{l, l.outGen[ci&(classSlots-1)]}
+	return pc.takeOutPrev(), takenOut{l, l.outGen[ci&(classSlots-1)]}
 }
 
 // prevOrphaned reports whether the last take-out of class ci's previous magazine here came
 // back on another P (call it pinned).
 func (l *local) prevOrphaned(ci int) bool {
 	return l.orphaned[ci&(classSlots-1)].Load() == l.outGen[ci&(classSlots-1)]
-}
-
-// emptyFromDepot takes an empty magazine of class ci from the home shard of its depot where
-// its lock is free and it has one, else returns nil. Call it pinned.
-func (p *BufferPool) emptyFromDepot(ci, home int) *magazine {
-	d := p.classes[ci&(classSlots-1)].depot.Load()
-	if d == nil {
-		return nil
-	}
-	s := &d.shards[home&d.mask]
-	if !s.mu.tryLockPinned() {
-		return nil
-	}
-	var m *magazine
-	if len(s.empty) > 0 {
-		m = popMagazine(&s.empty)
-	}
-	s.mu.unlockPinned()
-	return m
 }
 
 // getClass takes a buffer of class ci for getSlow and counts the Get. fresh tells memory
@@ -571,7 +553,7 @@ func (p *BufferPool) getClass(ci int) (e entry, fresh bool, err error) {
 			unpin(l)
 			return e, false, nil
 		}
-		m, from := pc.takeOutPrev(), l.noteTakeOut(ci)
+		m, from := l.takeOutPrev(pc, ci)
 		unpin(l)
 		if full := p.depotOf(ci).takeFull(m, home); full != nil {
 			return p.putBack(ci, full, true, true, from), false, nil
@@ -701,7 +683,7 @@ func (p *BufferPool) putClass(ci int, e entry) {
 			unpin(l)
 			return
 		}
-		m, from := pc.takeOutPrev(), l.noteTakeOut(ci)
+		m, from := l.takeOutPrev(pc, ci)
 		p.countPut(pc, ci)
 		unpin(l)
 		m = p.depotOf(ci).giveFull(m, home)

@@ -240,7 +240,7 @@ func TestPcacheReclaimsPrevTakenOutForGood(t *testing.T) {
 		pc, l, _ := p.pinCache(ci)
 		require.NotNil(t, pc)
 		require.Equal(t, uint8(pcReady), pc.state)
-		m, from := pc.takeOutPrev(), l.noteTakeOut(ci)
+		m, from := l.takeOutPrev(pc, ci)
 		unpin(l)
 		return m, from
 	}
