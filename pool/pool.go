@@ -234,7 +234,7 @@ func (p *BufferPool) Get(size int) []byte {
 		l := ls[pid]
 		raceAcquire(l)
 		pc := &l.c[ci]
-		if p.tracking && l != unusedLocal { // unusedLocal is shared by every P: never written
+		if p.countsDown(l) {
 			if pc.track--; pc.track == 0 {
 				raceReleaseMerge(l)
 				procUnpin()
@@ -270,7 +270,7 @@ func (p *BufferPool) Get(size int) []byte {
 			procUnpin()
 			return b
 		}
-		if p.tracking && l != unusedLocal { // unusedLocal is shared by every P: never written
+		if p.countsDown(l) {
 			pc.track++
 		}
 		raceReleaseMerge(l)
@@ -278,6 +278,11 @@ func (p *BufferPool) Get(size int) []byte {
 	procUnpin()
 	return p.mustGetSlow(size)
 }
+
+// countsDown reports whether a fast-path Get on the P whose cache is l counts down to its
+// next tracked Get (Config.TrackRate): in a tracking pool, on a P with a cache of its own
+// (unusedLocal is shared by every P and never written).
+func (p *BufferPool) countsDown(l *local) bool { return p.tracking && l != unusedLocal }
 
 // mustGetSlow is Get's slow path: getSlow, panicking on its error. It stands where get stands
 // for TryGet, so that a tracked Get's stack is as many frames deep either way.
@@ -328,7 +333,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 		// With Config.TrackRate, the P's countdown to its next tracked Get reaching zero
 		// sends this Get to the slow path, which tracks it; a Get that goes there for want of
 		// a buffer takes its count back, so that sampleSlow counts it once.
-		if p.tracking && l != unusedLocal { // unusedLocal is shared by every P: never written
+		if p.countsDown(l) {
 			if pc.track--; pc.track == 0 {
 				raceReleaseMerge(l)
 				procUnpin()
@@ -375,7 +380,7 @@ func (p *BufferPool) get(size int, zero bool) ([]byte, error) {
 			}
 			return b, nil
 		}
-		if p.tracking && l != unusedLocal { // unusedLocal is shared by every P: never written
+		if p.countsDown(l) {
 			pc.track++ // not served here: the slow path counts this Get (see sampleSlow)
 		}
 		raceReleaseMerge(l)
